@@ -1,0 +1,116 @@
+"""Command line for TAs and instructors: ``python -m autograde <command>``.
+
+The Makefile targets call these; run with ``--help`` for details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from autograde import exports, pipeline, samples
+from autograde.course import Course
+
+
+def _labs(course: Course, lab: str) -> list[str]:
+    available = course.labs()
+    if lab in ("", "all"):
+        return available
+    wanted = [x.strip() for x in lab.split(",") if x.strip()]
+    unknown = [x for x in wanted if x not in available]
+    if unknown:
+        sys.exit(f"unknown lab(s) {', '.join(unknown)}; available: {', '.join(available)}")
+    return wanted
+
+
+def cmd_release(course: Course, args: argparse.Namespace) -> int:
+    for path in pipeline.release(course, _labs(course, args.lab)):
+        print(f"released {path.relative_to(course.root)}")
+    return 0
+
+
+def cmd_samples(course: Course, args: argparse.Namespace) -> int:
+    made = samples.make_samples(course, _labs(course, args.lab))
+    print(f"wrote {len(made)} sample submissions under {course.submitted_dir}")
+    return 0
+
+
+def cmd_autograde(course: Course, args: argparse.Namespace) -> int:
+    students = [s for s in args.students.split(",") if s] or None
+    results = pipeline.autograde(course, _labs(course, args.lab), students)
+    if not results:
+        print(f"no submissions found under {course.submitted_dir}")
+        return 0
+    status = exports.export_status_csv(course, results)
+    print(exports.format_table(results))
+    print(f"\nstatus with reasons: {status}")
+    return 0
+
+
+def cmd_feedback(course: Course, args: argparse.Namespace) -> int:
+    pairs = pipeline.graded_submissions(course, _labs(course, args.lab))
+    written = pipeline.feedback(course, pairs)
+    print(f"wrote {len(written)} feedback pages under {course.feedback_dir}")
+    return 0
+
+
+def cmd_grades(course: Course, args: argparse.Namespace) -> int:
+    if not course.gradebook_path.exists():
+        sys.exit(f"{course.gradebook_path}: no gradebook yet; run `make autograde` first")
+    print(f"wrote {exports.export_nbgrader_csv(course)}")
+    print(f"wrote {exports.export_cell_csv(course)}")
+    return 0
+
+
+def cmd_demo(course: Course, args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    labs = _labs(course, args.lab)
+    print(f"== release {len(labs)} lab(s) into {course.release_dir}")
+    pipeline.release(course, labs)
+    print("== sample submissions: demo-reference, demo-partial, demo-blank (+ a broken one)")
+    if course.submitted_dir.exists():
+        shutil.rmtree(course.submitted_dir)
+    samples.make_samples(course, labs)
+    samples.write_submission(course, labs[0], "demo-broken", '{"cells": [ this is not JSON')
+    print("== autograde")
+    results = pipeline.autograde(course, labs)
+    exports.export_status_csv(course, results)
+    print("== feedback")
+    written = pipeline.feedback(course, pipeline.graded_submissions(course, labs))
+    print(f"{len(written)} feedback pages under {course.feedback_dir}")
+    print("== grades")
+    for path in (exports.export_nbgrader_csv(course), exports.export_cell_csv(course)):
+        print(f"wrote {path}")
+    print()
+    print(exports.format_table(results))
+    print(f"\ndemo finished in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__)
+    parser.add_argument("--workspace", type=Path, default=None, help="grading workspace (default: autograde/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, helptext in (
+        ("release", cmd_release, "nbgrader generate_assignment for each lab into labs/"),
+        ("samples", cmd_samples, "write the bundled sample submissions"),
+        ("autograde", cmd_autograde, "autograde every submission found"),
+        ("feedback", cmd_feedback, "HTML feedback for graded submissions"),
+        ("grades", cmd_grades, "export nbgrader's CSV and the per-test-cell CSV"),
+        ("demo", cmd_demo, "release, grade the samples, feedback, grades, table"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--lab", default="all", help="lab id, comma list, or 'all'")
+        if name == "autograde":
+            p.add_argument("--students", default="", help="comma list of student ids (default: all)")
+        p.set_defaults(func=func)
+    args = parser.parse_args(argv)
+    course = Course(workspace=args.workspace) if args.workspace else Course()
+    return args.func(course, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

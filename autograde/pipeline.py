@@ -1,0 +1,159 @@
+"""Release, autograde and feedback through nbgrader's own API, one submission at a time.
+
+Every submission is inspected first (:mod:`autograde.intake`); a broken one gets a
+recorded reason and the loop moves on, so one bad notebook never stops a class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+
+from autograde.course import Course
+from autograde.intake import Intake, grade_ids, inspect
+
+# nbgrader shells out to `alembic` and jupyter to `python`: make sure both resolve to
+# this interpreter's environment even when the venv is not activated.
+_BIN = os.path.dirname(sys.executable)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+
+@dataclass
+class GradeResult:
+    """What happened to one (student, lab) submission."""
+
+    student: str
+    lab: str
+    status: str  # "graded" | "error"
+    score: float = 0.0
+    max_score: float = 0.0
+    needs_manual: bool = False
+    seconds: float = 0.0
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def make_api(course: Course) -> NbGraderAPI:
+    """An NbGraderAPI bound to ``course``'s configuration."""
+    config = course.nbgrader_config()
+    coursedir = CourseDirectory(config=config)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    api.log.setLevel(logging.WARNING)
+    return api
+
+
+def _check(result: dict, what: str) -> None:
+    if not result.get("success"):
+        detail = (result.get("error") or result.get("log") or "").strip()
+        raise RuntimeError(f"{what} failed:\n{detail}")
+
+
+def release(course: Course, labs: Iterable[str] | None = None) -> list[Path]:
+    """``nbgrader generate_assignment`` for each lab into the release directory."""
+    api = make_api(course)
+    written = []
+    for lab in labs or course.labs():
+        with contextlib.redirect_stdout(io.StringIO()):
+            _check(api.generate_assignment(lab, force=True, create=True), f"release of {lab}")
+        written.append(course.release_notebook(lab))
+    return written
+
+
+def _failure_reason(log: str, error: str) -> str:
+    text = (error or log or "").strip().splitlines()
+    interesting = [line for line in text if "error" in line.lower() or "fail" in line.lower()]
+    return (interesting or text or ["nbgrader failed without a message"])[-1].strip()[:300]
+
+
+def read_score(course: Course, lab: str, student: str) -> tuple[float, float, bool]:
+    """(score, max_score, needs_manual_grade) of a submission from the gradebook."""
+    with Gradebook(course.db_url) as gb:
+        sub = gb.find_submission(lab, student)
+        return float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade)
+
+
+def autograde_one(course: Course, api: NbGraderAPI, lab: str, student: str, force: bool = True) -> GradeResult:
+    """Inspect then autograde one submission; never raises for a bad submission."""
+    start = time.perf_counter()
+    release_ids = grade_ids(nbformat.read(course.release_notebook(lab), as_version=4))
+    intake: Intake = inspect(course.submission_dir(lab, student), lab, student, release_ids)
+    result = GradeResult(student=student, lab=lab, status="error", warnings=list(intake.warnings))
+    if not intake.ok:
+        result.reason = intake.error or ""
+    else:
+        with contextlib.redirect_stdout(io.StringIO()):
+            outcome = api.autograde(lab, student, force=force, create=True)
+        log_dir = course.workspace / "logs" / lab
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / f"{student}.log").write_text(outcome.get("log") or "")
+        if outcome.get("success"):
+            try:
+                result.score, result.max_score, result.needs_manual = read_score(course, lab, student)
+                result.status = "graded"
+                result.reason = "; ".join(intake.warnings)
+            except MissingEntry:
+                result.reason = "nbgrader reported success but the gradebook has no submission"
+        else:
+            result.reason = _failure_reason(outcome.get("log") or "", outcome.get("error") or "")
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def autograde(
+    course: Course,
+    labs: Iterable[str] | None = None,
+    students: Iterable[str] | None = None,
+    progress: bool = True,
+) -> list[GradeResult]:
+    """Autograde every (student, lab) submission found, serially, with a progress bar."""
+    from tqdm import tqdm
+
+    api = make_api(course)
+    wanted = list(students) if students else course.students()
+    jobs = [
+        (lab, student)
+        for lab in (labs or course.labs())
+        for student in wanted
+        if course.submission_dir(lab, student).is_dir()
+    ]
+    results = []
+    bar = tqdm(jobs, desc="autograde", unit="nb", disable=not progress)
+    for lab, student in bar:
+        bar.set_postfix_str(f"{lab}/{student}")
+        results.append(autograde_one(course, api, lab, student))
+    return results
+
+
+def graded_submissions(course: Course, labs: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(lab, student) pairs that the gradebook holds an autograded submission for."""
+    wanted = set(labs or course.labs())
+    if not course.gradebook_path.exists():
+        return []
+    with Gradebook(course.db_url) as gb:
+        return sorted(
+            (a.name, s.student.id) for a in gb.assignments if a.name in wanted for s in a.submissions
+        )
+
+
+def feedback(course: Course, pairs: Iterable[tuple[str, str]]) -> list[Path]:
+    """nbgrader's HTML feedback for each (lab, student) pair."""
+    api = make_api(course)
+    written = []
+    for lab, student in pairs:
+        with contextlib.redirect_stdout(io.StringIO()):
+            _check(api.generate_feedback(lab, student, force=True), f"feedback for {student}/{lab}")
+        written.append(course.feedback_dir / student / lab / f"{lab}.html")
+    return written
