@@ -48,6 +48,7 @@ class GradeResult:
 
 def make_api(course: Course) -> NbGraderAPI:
     """An NbGraderAPI bound to ``course``'s configuration."""
+    course.workspace.mkdir(parents=True, exist_ok=True)
     config = course.nbgrader_config()
     coursedir = CourseDirectory(config=config)
     api = NbGraderAPI(coursedir=coursedir, config=config)

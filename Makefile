@@ -1,0 +1,65 @@
+# Deep Learning Labs — every command a student, TA or instructor needs.
+# `make demo` and `make test` set everything up on a fresh machine by themselves.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# The stamp's name hashes the pins: editing requirements.txt or pyproject.toml reinstalls,
+# an unchanged second run installs nothing.
+STAMP  := $(VENV)/.setup-$(shell cat requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+LAB    ?= all
+WORKERS ?=
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Quiet pip about this machine's local package mirrors; keep real errors.
+PIP_FLAGS := --disable-pip-version-check --no-input
+
+.PHONY: setup demo release autograde feedback grades lab test test-fast lint bench clean help
+
+help:
+	@echo "make setup | demo | test | release | autograde LAB=<id|all> | feedback | grades | lab | bench | lint | clean"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -q -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(PY) -m pip install $(PIP_FLAGS) -q --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -c "import torch, torchvision, nbgrader, labkit, autograde; print('setup ok: torch', torch.__version__, '| nbgrader', nbgrader.__version__)"
+	@rm -f $(VENV)/.setup-* && touch $@
+
+demo: setup
+	$(PY) -m autograde demo --lab $(LAB)
+
+release: setup
+	$(PY) -m autograde release --lab $(LAB)
+
+autograde: setup
+	$(PY) -m autograde autograde --lab $(LAB) $(if $(WORKERS),--workers $(WORKERS))
+
+feedback: setup
+	$(PY) -m autograde feedback --lab $(LAB)
+
+grades: setup
+	$(PY) -m autograde grades
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=labs
+
+test: setup
+	$(PY) -m pytest -n auto --dist loadgroup tests
+
+test-fast: setup
+	$(PY) -m pytest -m "not notebook" tests
+
+lint: setup
+	$(VENV)/bin/ruff check labkit autograde tests tools solutions
+
+bench: setup
+	$(PY) -m autograde bench --lab $(LAB)
+
+clean:
+	rm -rf autograde/submitted autograde/autograded autograde/feedback autograde/exports autograde/logs autograde/gradebook.db artifacts
+	find . -name __pycache__ -prune -not -path "./$(VENV)/*" -exec rm -rf {} +

@@ -1,0 +1,83 @@
+"""Shared fixtures: an isolated grading workspace per lab, graded once through real nbgrader."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograde.course import LAB_IDS, REPO_ROOT, Course
+
+warnings.filterwarnings("ignore", module="nbgrader")
+warnings.filterwarnings("ignore", message=".*not in session.*")
+
+
+def present_labs() -> list[str]:
+    """Labs that have a source notebook in solutions/."""
+    return [lab for lab in LAB_IDS if (REPO_ROOT / "solutions" / lab / f"{lab}.ipynb").is_file()]
+
+
+def lab_params():
+    """One pytest param per present lab, grouped so xdist runs a lab's tests on one worker."""
+    return [pytest.param(lab, marks=pytest.mark.xdist_group(lab), id=lab) for lab in present_labs()]
+
+
+@dataclass
+class GradedLab:
+    lab: str
+    course: Course
+    results: dict  # student -> GradeResult
+
+
+def make_course(tmp: Path) -> Course:
+    """A course whose release and workspace live in ``tmp`` (the repo is only read)."""
+    return Course(root=REPO_ROOT, workspace=tmp / "autograde", release=tmp / "labs")
+
+
+def load_mutants(lab: str) -> list:
+    """The lab's plausible wrong answers from tests/mutants/<lab>.py (empty if none)."""
+    import importlib
+
+    try:
+        return list(importlib.import_module(f"mutants.{lab}").MUTANTS)
+    except ModuleNotFoundError:
+        return []
+
+
+def mutant_notebook(course: Course, lab: str, mutants: list):
+    """The release with reference solutions, then every mutant applied to its cell."""
+    import nbformat
+
+    from autograde import samples
+
+    source = nbformat.read(course.source_notebook(lab), as_version=4)
+    solutions = samples._solution_sources(source)
+    for m in mutants:
+        assert m.cell in solutions, f"mutant names unknown solution cell {m.cell!r}"
+        assert m.old in solutions[m.cell], f"mutant text {m.old!r} not in {lab}/{m.cell}: update tests/mutants/{lab}.py"
+        solutions[m.cell] = solutions[m.cell].replace(m.old, m.new)
+    release = nbformat.read(course.release_notebook(lab), as_version=4)
+    return samples.fill_solutions(release, solutions)
+
+
+_graded: dict[str, GradedLab] = {}
+
+
+@pytest.fixture
+def graded_lab(request, tmp_path_factory) -> GradedLab:
+    """Release the lab into a temp dir and autograde the reference and blank samples once."""
+    from autograde import pipeline, samples
+
+    lab = request.param
+    if lab not in _graded:
+        course = make_course(tmp_path_factory.mktemp(lab))
+        pipeline.release(course, [lab])
+        samples.make_samples(course, [lab], students=["demo-reference", "demo-blank"])
+        mutants = load_mutants(lab)
+        if mutants:
+            samples.write_submission(course, lab, "demo-mutant", mutant_notebook(course, lab, mutants))
+        results = pipeline.autograde(course, [lab], progress=False)
+        _graded[lab] = GradedLab(lab, course, {r.student: r for r in results})
+    return _graded[lab]

@@ -1,0 +1,20 @@
+"""Plausible wrong answers per lab: each must lose the points of the tests it names.
+
+A lab's module ``<lab_id>.py`` defines ``MUTANTS``: a list of :class:`Mutant`. The
+test suite applies all of a lab's mutants to the reference solution at once, grades
+that notebook through nbgrader, and checks that every test cell named in ``fails``
+scores 0. ``old`` must occur in the solution cell, so a mutant cannot go stale silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    cell: str  # grade_id of the solution cell to corrupt
+    old: str  # exact text in the reference solution
+    new: str  # the plausible mistake
+    fails: tuple[str, ...]  # grade_ids of test cells that must score 0
+    why: str = ""  # the mistake, in words

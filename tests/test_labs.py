@@ -1,0 +1,123 @@
+"""Every lab present, through the real nbgrader: release hygiene and grading honesty."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pytest
+from conftest import lab_params
+from nbgrader.api import Gradebook
+
+from autograde.course import REPO_ROOT
+
+LABS = lab_params()
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _source(lab: str) -> nbformat.NotebookNode:
+    return nbformat.read(REPO_ROOT / "solutions" / lab / f"{lab}.ipynb", as_version=4)
+
+
+def _cell_grades(course, lab: str, student: str) -> dict[str, tuple[float | None, float, str]]:
+    with Gradebook(course.db_url) as gb:
+        sub = gb.find_submission_notebook(lab, lab, student)
+        return {g.name: (g.auto_score, g.max_score, g.cell.cell_type) for g in sub.grades}
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_source_is_clean_valid_and_well_structured(lab):
+    nb = _source(lab)
+    nbformat.validate(nb)
+    with_outputs = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not with_outputs, f"{lab}: source cells {with_outputs} carry outputs; store sources output-free"
+    ids = [_meta(c)["grade_id"] for c in nb.cells if _meta(c)]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    assert not dupes, f"{lab}: duplicated grade ids {dupes}"
+    tests = [c for c in nb.cells if _meta(c).get("grade") and c.cell_type == "code"]
+    hidden = [c for c in tests if "### BEGIN HIDDEN TESTS" in c.source]
+    manual = [c for c in nb.cells if _meta(c).get("grade") and c.cell_type == "markdown"]
+    assert len(tests) >= 8, f"{lab}: {len(tests)} autograded test cells, need at least 8"
+    assert len(hidden) >= 4, f"{lab}: {len(hidden)} test cells with hidden tests, need at least 4"
+    assert manual, f"{lab}: needs at least one manually graded written answer"
+    total = sum(_meta(c)["points"] for c in nb.cells if _meta(c).get("grade"))
+    stated = re.search(r"Total:\s*(\d+(?:\.\d+)?)\s*points", nb.cells[0].source)
+    assert stated, f"{lab}: the first cell must state 'Total: N points'"
+    assert float(stated.group(1)) == total, f"{lab}: first cell says {stated.group(1)} points, cells add up to {total:g}"
+
+
+@pytest.mark.parametrize("graded_lab", LABS, indirect=True)
+def test_release_matches_committed_labs(graded_lab):
+    lab, course = graded_lab.lab, graded_lab.course
+    fresh_dir, committed_dir = course.release_dir / lab, REPO_ROOT / "labs" / lab
+    fresh = sorted(p.relative_to(fresh_dir).as_posix() for p in fresh_dir.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(committed_dir).as_posix() for p in committed_dir.rglob("*") if p.is_file())
+    assert fresh == committed, f"labs/{lab} files differ from a fresh release: run `make release`"
+    for name in fresh:
+        a, b = (fresh_dir / name).read_bytes(), (committed_dir / name).read_bytes()
+        if name.endswith(".ipynb"):
+            a, b = json.loads(a), json.loads(b)
+        assert a == b, f"labs/{lab}/{name} is out of date: run `make release` and commit labs/"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_release_leaks_no_solutions_or_hidden_tests(lab):
+    text = (REPO_ROOT / "labs" / lab / f"{lab}.ipynb").read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text, f"labs/{lab} contains {marker!r}"
+    source = _source(lab)
+    release = nbformat.reads(text, as_version=4)
+    released = {_meta(c).get("grade_id"): c for c in release.cells if _meta(c)}
+    for cell in source.cells:
+        meta = _meta(cell)
+        if meta.get("solution") and cell.cell_type == "code":
+            stub = released[meta["grade_id"]].source
+            assert "raise NotImplementedError()" in stub, f"{lab}/{meta['grade_id']}: stub lost"
+            solution = cell.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0].strip()
+            assert solution not in stub, f"{lab}/{meta['grade_id']}: solution text in the release"
+        if "### BEGIN HIDDEN TESTS" in cell.source:
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].strip()
+            assert hidden not in released[meta["grade_id"]].source, f"{lab}/{meta['grade_id']}: hidden test released"
+
+
+@pytest.mark.parametrize("graded_lab", LABS, indirect=True)
+def test_reference_solution_gets_full_marks(graded_lab):
+    result = graded_lab.results["demo-reference"]
+    assert result.status == "graded", result.reason
+    grades = _cell_grades(graded_lab.course, graded_lab.lab, "demo-reference")
+    lost = {name: (score, top) for name, (score, top, kind) in grades.items() if kind == "code" and score != top}
+    assert not lost, f"{graded_lab.lab}: reference solution loses points on {lost}"
+    assert result.needs_manual, "the written answer should wait for manual grading"
+
+
+@pytest.mark.parametrize("graded_lab", LABS, indirect=True)
+def test_untouched_release_scores_zero(graded_lab):
+    result = graded_lab.results["demo-blank"]
+    assert result.status == "graded", f"the untouched release crashed the grader: {result.reason}"
+    grades = _cell_grades(graded_lab.course, graded_lab.lab, "demo-blank")
+    earned = {name: score for name, (score, _, kind) in grades.items() if kind == "code" and score}
+    assert not earned, f"{graded_lab.lab}: the untouched release earns points on {earned}"
+    assert result.score == 0
+
+
+@pytest.mark.parametrize("graded_lab", LABS, indirect=True)
+def test_plausible_wrong_answers_lose_their_points(graded_lab):
+    from conftest import load_mutants
+
+    mutants = load_mutants(graded_lab.lab)
+    if not mutants:
+        pytest.fail(f"{graded_lab.lab}: add plausible wrong answers in tests/mutants/{graded_lab.lab}.py")
+    result = graded_lab.results["demo-mutant"]
+    assert result.status == "graded", result.reason
+    grades = _cell_grades(graded_lab.course, graded_lab.lab, "demo-mutant")
+    survivors = [
+        f"{m.cell}: {m.why or m.new} (passed {cell})"
+        for m in mutants
+        for cell in m.fails
+        if grades[cell][0] != 0
+    ]
+    assert not survivors, f"{graded_lab.lab}: tests accept wrong answers: " + "; ".join(survivors)
