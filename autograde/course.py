@@ -112,6 +112,7 @@ class Course:
         c.IgnorePattern.enabled = True
         c.IgnorePattern.pattern = IGNORED_STDERR
         c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-        # A student who deletes a grade cell gets it back (with its stub), not a crash.
-        c.OverwriteCells.add_missing_cells = True
+        # nbgrader 0.9.6's add_missing_cells crashes (KeyError) when two neighbouring grade
+        # cells were deleted, so deleted cells are left out and score 0 (intake says which).
+        c.OverwriteCells.add_missing_cells = False
         return c

@@ -46,12 +46,15 @@ def cell_rows(course: Course) -> list[list]:
                 for nb in sub.notebooks:
                     for grade in sorted(nb.grades, key=lambda g: g.name):
                         kind = "manual" if grade.cell.cell_type == "markdown" else "autograded"
+                        score = grade.score
+                        if score is None and kind == "autograded":
+                            score = 0.0  # the student deleted this test cell
                         rows.append([
                             assignment.name,
                             sub.student.id,
                             grade.name,
                             kind,
-                            "" if grade.score is None else f"{grade.score:g}",
+                            "" if score is None else f"{score:g}",
                             f"{grade.max_score:g}",
                             "yes" if grade.needs_manual_grade else "no",
                         ])

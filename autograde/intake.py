@@ -94,7 +94,7 @@ def inspect(submission_dir: Path, lab: str, student: str, release_ids: list[str]
     duplicated = sorted({gid for gid in found if found.count(gid) > 1})
     if missing:
         result.warnings.append(
-            f"{len(missing)} graded cell(s) deleted ({', '.join(missing)}): restored from the release"
+            f"{len(missing)} graded cell(s) deleted ({', '.join(missing)}): they score 0"
         )
     if duplicated:
         result.warnings.append(f"duplicated graded cell(s) {', '.join(duplicated)}: duplicates ignored")
