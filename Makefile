@@ -10,7 +10,6 @@ PY     := $(VENV)/bin/python
 # an unchanged second run installs nothing.
 STAMP  := $(VENV)/.setup-$(shell cat requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 LAB    ?= all
-WORKERS ?=
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Quiet pip about this machine's local package mirrors; keep real errors.
 PIP_FLAGS := --disable-pip-version-check --no-input
@@ -37,7 +36,7 @@ release: setup
 	$(PY) -m autograde release --lab $(LAB)
 
 autograde: setup
-	$(PY) -m autograde autograde --lab $(LAB) $(if $(WORKERS),--workers $(WORKERS))
+	$(PY) -m autograde autograde --lab $(LAB)
 
 feedback: setup
 	$(PY) -m autograde feedback --lab $(LAB)

@@ -90,6 +90,12 @@ def cmd_demo(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(course: Course, args: argparse.Namespace) -> int:
+    from autograde import bench
+
+    return bench.main(_labs(course, args.lab))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__)
     parser.add_argument("--workspace", type=Path, default=None, help="grading workspace (default: autograde/)")
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         ("feedback", cmd_feedback, "HTML feedback for graded submissions"),
         ("grades", cmd_grades, "export nbgrader's CSV and the per-test-cell CSV"),
         ("demo", cmd_demo, "release, grade the samples, feedback, grades, table"),
+        ("bench", cmd_bench, "time each lab's solution: executed and autograded"),
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--lab", default="all", help="lab id, comma list, or 'all'")

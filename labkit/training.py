@@ -30,7 +30,6 @@ def progress(iterable: Iterable, **kwargs) -> Iterable:
         return iterable
     try:
         import ipywidgets  # noqa: F401  (tqdm.auto needs widgets for the notebook bar)
-
         from tqdm.auto import tqdm
     except ImportError:
         from tqdm import tqdm
