@@ -9,6 +9,7 @@ import argparse
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from autograde import exports, pipeline, samples
@@ -97,6 +98,8 @@ def cmd_bench(course: Course, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # nbgrader 0.9.6 trips SQLAlchemy's autoflush warnings on every autograde; they are harmless.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__)
     parser.add_argument("--workspace", type=Path, default=None, help="grading workspace (default: autograde/)")
     sub = parser.add_subparsers(dest="command", required=True)
