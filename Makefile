@@ -48,7 +48,8 @@ lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=labs
 
 test: setup
-	$(PY) -m pytest -n auto --dist loadgroup tests
+	# one torch thread per notebook kernel: xdist already runs one grading worker per core
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadgroup tests
 
 test-fast: setup
 	$(PY) -m pytest -m "not notebook" tests
