@@ -236,7 +236,7 @@ class CharCorpus:
     def windows(self, seq_len: int, stride: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Next-character training pairs: ``x, y`` of shape ``(M, seq_len)``, ``y`` = ``x`` shifted by one."""
         stride = stride or seq_len
-        starts = torch.arange(0, len(self.ids) - seq_len - 1 + 1, stride)
+        starts = torch.arange(0, len(self.ids) - seq_len, stride)
         idx = starts[:, None] + torch.arange(seq_len)[None, :]
         return self.ids[idx], self.ids[idx + 1]
 
