@@ -269,3 +269,16 @@ def test_no_stray_data_files_are_committed():
     tracked = subprocess.run(["git", "ls-files", "data"], capture_output=True, text=True, cwd=labkit.data.data_dir().parent)
     assert not [f for f in tracked.stdout.split() if f.endswith(".npy")]
     assert shutil.which("git")
+
+
+def test_setup_lab_limits_threads(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("LABKIT_THREADS", raising=False)
+        labkit.setup_lab(verbose=False)
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("LABKIT_THREADS", "2")
+        labkit.setup_lab(verbose=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
