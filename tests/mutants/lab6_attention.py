@@ -1,0 +1,27 @@
+from mutants import Mutant
+
+MUTANTS = [
+    Mutant("attention", "/ math.sqrt(q.shape[-1])", "", ("test_attention", "test_attention_masks"),
+           "missing the 1/sqrt(d) scaling"),
+    Mutant("attention", "scores.masked_fill(~mask, float(\"-inf\"))", "scores.masked_fill(mask, float(\"-inf\"))",
+           ("test_attention_masks",), "mask polarity inverted (True = hide)"),
+    Mutant("attention", "torch.softmax(scores, dim=-1)", "torch.softmax(scores, dim=-2)", ("test_attention",),
+           "softmax over the queries instead of the keys"),
+    Mutant("multihead", "t.reshape(n, length, h, e // h).transpose(1, 2)", "t.reshape(n, h, length, e // h)",
+           ("test_multihead",), "heads split by reshaping straight to (N, H, L, E/H), mixing positions"),
+    Mutant("multihead", "return self.out_proj(merged), weights", "return merged, weights", ("test_multihead",),
+           "forgets the output projection"),
+    Mutant("positional_encoding", "10000 ** (two_i / dim)", "10000 ** (two_i / 2 / dim)",
+           ("test_positional_encoding",), "exponent uses i instead of 2i"),
+    Mutant("positional_encoding", "pe[:, 1::2] = torch.cos(angle)", "pe[:, 1::2] = torch.sin(angle)",
+           ("test_positional_encoding",), "sine in the odd dimensions too"),
+    Mutant("permutation_gap", "f(x)[:, perm]", "f(x)[:, perm.argsort()]", ("test_permutation_gap",),
+           "permutes the output with the inverse permutation"),
+    Mutant("transformer_block", "return h + self.ff(self.norm2(h)), weights", "return self.ff(self.norm2(h)), weights",
+           ("test_transformer_block",), "missing the residual connection around the feed-forward network"),
+    Mutant("transformer_block", "self.attn(self.norm1(x), mask)", "self.attn(x, mask)", ("test_transformer_block",),
+           "no layer norm before the attention"),
+    Mutant("causal_mask", "dtype=torch.bool).tril()", "dtype=torch.bool).triu()", ("test_causal_mask",),
+           "upper triangle: every position sees the future instead of the past"),
+    Mutant("mcq_answers", '"q1": "c"', '"q1": "b"', ("test_mcq_q1",), "wrong multiple-choice answer"),
+]
