@@ -10,6 +10,10 @@ PY     := $(VENV)/bin/python
 # an unchanged second run installs nothing.
 STAMP  := $(VENV)/.setup-$(shell cat requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 LAB    ?= all
+WORKERS ?=
+SCHEDULER ?=
+FORCE ?=
+GRADE_FLAGS = $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Quiet pip about this machine's local package mirrors; keep real errors.
 PIP_FLAGS := --disable-pip-version-check --no-input
@@ -30,13 +34,13 @@ $(STAMP): requirements.txt pyproject.toml
 	@rm -f $(VENV)/.setup-* && touch $@
 
 demo: setup
-	$(PY) -m autograde demo --lab $(LAB)
+	$(PY) -m autograde demo --lab $(LAB) $(GRADE_FLAGS)
 
 release: setup
 	$(PY) -m autograde release --lab $(LAB)
 
 autograde: setup
-	$(PY) -m autograde autograde --lab $(LAB)
+	$(PY) -m autograde autograde --lab $(LAB) $(GRADE_FLAGS)
 
 feedback: setup
 	$(PY) -m autograde feedback --lab $(LAB)

@@ -39,9 +39,19 @@ def cmd_samples(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade(course: Course, labs: list[str], students: list[str] | None, args: argparse.Namespace):
+    """Plain serial nbgrader with --serial, else the parallel grader (local or Dask)."""
+    if getattr(args, "serial", False):
+        return pipeline.autograde(course, labs, students)
+    from autograde import parallel
+
+    return parallel.autograde(course, labs, students, workers=args.workers or None,
+                              scheduler=args.scheduler or None, force=args.force)
+
+
 def cmd_autograde(course: Course, args: argparse.Namespace) -> int:
     students = [s for s in args.students.split(",") if s] or None
-    results = pipeline.autograde(course, _labs(course, args.lab), students)
+    results = _grade(course, _labs(course, args.lab), students, args)
     if not results:
         print(f"no submissions found under {course.submitted_dir}")
         return 0
@@ -77,7 +87,8 @@ def cmd_demo(course: Course, args: argparse.Namespace) -> int:
     samples.make_samples(course, labs)
     samples.write_submission(course, labs[0], "demo-broken", '{"cells": [ this is not JSON')
     print("== autograde")
-    results = pipeline.autograde(course, labs)
+    args.force = True  # the demo always grades afresh
+    results = _grade(course, labs, None, args)
     exports.export_status_csv(course, results)
     print("== feedback")
     written = pipeline.feedback(course, pipeline.graded_submissions(course, labs))
@@ -116,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--lab", default="all", help="lab id, comma list, or 'all'")
         if name == "autograde":
             p.add_argument("--students", default="", help="comma list of student ids (default: all)")
+        if name in ("autograde", "demo"):
+            p.add_argument("--workers", type=int, default=0,
+                           help="parallel workers (default: one per GPU if CUDA, else one per core)")
+            p.add_argument("--scheduler", default="", help="tcp://host:port of an existing Dask scheduler")
+            p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+            p.add_argument("--serial", action="store_true", help="plain nbgrader, one submission at a time")
         p.set_defaults(func=func)
     args = parser.parse_args(argv)
     course = Course(workspace=args.workspace) if args.workspace else Course()

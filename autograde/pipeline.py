@@ -46,10 +46,13 @@ class GradeResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def make_api(course: Course) -> NbGraderAPI:
-    """An NbGraderAPI bound to ``course``'s configuration."""
+def make_api(course: Course, overrides: dict | None = None) -> NbGraderAPI:
+    """An NbGraderAPI bound to ``course``'s configuration (``{"Section.trait": value}`` overrides)."""
     course.workspace.mkdir(parents=True, exist_ok=True)
     config = course.nbgrader_config()
+    for key, value in (overrides or {}).items():
+        section, name = key.split(".")
+        setattr(getattr(config, section), name, value)
     coursedir = CourseDirectory(config=config)
     api = NbGraderAPI(coursedir=coursedir, config=config)
     api.log.setLevel(logging.WARNING)

@@ -73,8 +73,7 @@ def setup_lab(
     n_threads = threads or int(os.environ.get(THREADS_ENV) or 1)
     torch.set_num_threads(n_threads)
     if verbose:
-        print(
-            f"labkit: seeded python, numpy and torch with {seed}; "
-            f"{n_threads} CPU thread(s); torch {torch.__version__}"
-        )
+        # the thread count is left out on purpose: graders choose it per worker, and the
+        # graded notebook should not depend on how many workers graded it
+        print(f"labkit: seeded python, numpy and torch with {seed}; torch {torch.__version__}")
     return chosen

@@ -1,0 +1,427 @@
+"""Grade a class in parallel — locally or on a Dask cluster — with nbgrader's own results.
+
+nbgrader's autograde is two passes over each notebook: *sanitize* (restore locked and
+test cells from the gradebook) and *grade* (execute, then score into the gradebook).
+Only the execution is expensive, and only the scoring writes the gradebook, so:
+
+1. **Workers execute.** Each task carries everything it needs (the submission's files,
+   a read-only snapshot of the gradebook, the lab's data files) and runs nbgrader's own
+   ``Autograde`` in a private temporary course whose grading pass is just ``Execute``.
+   It returns the executed notebook. Tasks need no shared filesystem, so the same
+   function runs in a local thread pool or on any Dask worker.
+2. **One writer scores.** The main process runs nbgrader's ``Autograde`` on the real
+   course with ``Execute`` replaced by :class:`ReplayOutputs`, which pastes in the
+   worker's outputs. Every other step (sanitizing, stderr filtering, metadata, output
+   limits, ``SaveAutoGrades``, late penalties, the autograded notebook on disk) is
+   nbgrader's code in nbgrader's order, so the gradebook and notebooks are what serial
+   ``nbgrader autograde`` writes, and SQLite only ever sees one writer.
+
+Resumable: after a submission's grades are committed, a small state file records a
+fingerprint of what was graded (the submission's bytes and the lab's source notebook).
+A re-run skips submissions whose fingerprint is unchanged unless ``force``; a run killed
+at any point (even ``kill -9``) loses at most the submissions still in flight. Executed
+notebooks are cached atomically, so work finished by a worker before the kill is reused.
+Students' files in ``submitted/`` are only ever read.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import hashlib
+import io
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
+from traitlets import Unicode
+
+from autograde.course import Course
+from autograde.intake import grade_ids, inspect
+from autograde.pipeline import GradeResult, _failure_reason, make_api, read_score
+
+STATE_VERSION = 1
+
+
+# --------------------------------------------------------------------------- the task
+
+
+@dataclass
+class Task:
+    """Everything a worker needs to execute one submission, as plain bytes."""
+
+    lab: str
+    student: str
+    fingerprint: str
+    submission: dict[str, bytes]  # path relative to submitted/<student>/<lab>/ -> bytes
+    lab_files: dict[str, bytes]  # non-notebook files of solutions/<lab>/ (nbgrader copies them)
+    gradebook: bytes  # snapshot taken after release: assignment, notebooks, source cells
+    cell_timeout: int
+    threads: int = 1
+    warnings: list[str] = field(default_factory=list)  # from intake, reported with the grade
+
+
+@dataclass
+class Executed:
+    """A worker's answer: the executed notebook (sanitized + Execute only) or a reason."""
+
+    lab: str
+    student: str
+    fingerprint: str
+    notebook: str | None
+    reason: str = ""
+    seconds: float = 0.0
+    worker: str = ""
+
+
+def _write_tree(root: Path, files: dict[str, bytes]) -> None:
+    for rel, blob in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob)
+
+
+def execute_task(task: Task, gpu: str | None = None) -> Executed:
+    """Run nbgrader's sanitize + Execute for one submission in a private course.
+
+    Runs the grading in a child process (its own main thread, its own crash domain) and
+    never raises for a bad submission: failures come back as ``Executed.reason``.
+    """
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as tmp:
+        root = Path(tmp)
+        _write_tree(root / "solutions" / task.lab, task.lab_files)
+        (root / "solutions" / task.lab).mkdir(parents=True, exist_ok=True)
+        workspace = root / "autograde"
+        _write_tree(workspace / "submitted" / task.student / task.lab, task.submission)
+        (workspace / "gradebook.db").write_bytes(task.gradebook)
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": str(task.threads),
+            "MKL_NUM_THREADS": str(task.threads),
+            "LABKIT_THREADS": str(task.threads),
+        }
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
+        cmd = [sys.executable, "-m", "autograde.worker", str(root), task.lab, task.student, str(task.cell_timeout)]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        executed = workspace / "autograded" / task.student / task.lab / f"{task.lab}.ipynb"
+        worker = os.uname().nodename + (f"/gpu{gpu}" if gpu is not None else "")
+        if proc.returncode == 0 and executed.exists():
+            return Executed(task.lab, task.student, task.fingerprint, executed.read_text(),
+                            seconds=time.perf_counter() - start, worker=worker)
+        reason = _failure_reason(proc.stdout + proc.stderr, "")
+        return Executed(task.lab, task.student, task.fingerprint, None, reason=reason,
+                        seconds=time.perf_counter() - start, worker=worker)
+
+
+# --------------------------------------------------------------------------- the single writer
+
+
+class ReplayOutputs(NbGraderPreprocessor):
+    """Stands in for ``Execute``: copies outputs from a notebook a worker executed.
+
+    The worker executed the very notebook this pass receives (nbgrader's sanitize pass
+    is deterministic), so cells are matched one to one and their sources must agree.
+    """
+
+    executed_path = Unicode("", help="notebook executed by a worker").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        executed = nbformat.read(self.executed_path, as_version=4)
+        if len(executed.cells) != len(nb.cells):
+            raise ValueError(f"{self.executed_path}: {len(executed.cells)} cells, expected {len(nb.cells)}")
+        for cell, done in zip(nb.cells, executed.cells, strict=True):
+            if cell.source != done.source:
+                raise ValueError(f"{self.executed_path}: cell sources differ from the sanitized notebook")
+            if cell.cell_type == "code":
+                cell.outputs = done.outputs
+                cell.execution_count = done.execution_count
+            cell.metadata = done.metadata
+        nb.metadata = executed.metadata
+        return nb, resources
+
+
+SCORING_PASS = [
+    ReplayOutputs,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+
+def score_executed(course: Course, lab: str, student: str, executed_path: Path) -> dict:
+    """nbgrader's Autograde on the real course, with outputs replayed instead of executed."""
+    api = make_api(course, {
+        "Autograde.autograde_preprocessors": SCORING_PASS,
+        "ReplayOutputs.executed_path": str(executed_path),
+    })
+    with contextlib.redirect_stdout(io.StringIO()):
+        return api.autograde(lab, student, force=True, create=True)
+
+
+# --------------------------------------------------------------------------- state for resuming
+
+
+def _read_tree(folder: Path, skip_notebooks: bool = False) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not (skip_notebooks and path.suffix == ".ipynb"):
+            if any(part in (".ipynb_checkpoints", "__pycache__") for part in path.parts):
+                continue
+            files[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return files
+
+
+def fingerprint(course: Course, lab: str, submission: dict[str, bytes]) -> str:
+    """What a grade depends on: the submission's bytes and the lab's source notebook."""
+    digest = hashlib.sha256(f"v{STATE_VERSION}".encode())
+    digest.update(course.source_notebook(lab).read_bytes())
+    for rel, blob in sorted(submission.items()):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(blob).digest())
+    return digest.hexdigest()
+
+
+def _state_path(course: Course, lab: str, student: str) -> Path:
+    return course.workspace / "state" / lab / f"{student}.json"
+
+
+def _cache_path(course: Course, lab: str, student: str, fp: str) -> Path:
+    return course.workspace / "executed" / lab / f"{student}-{fp[:16]}.ipynb"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def already_graded(course: Course, lab: str, student: str, fp: str) -> bool:
+    path = _state_path(course, lab, student)
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return state.get("fingerprint") == fp and course.autograded_notebook(lab, student).exists()
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+@dataclass
+class Plan:
+    tasks: list[Task] = field(default_factory=list)
+    done: list[GradeResult] = field(default_factory=list)  # skipped (unchanged) or rejected at intake
+
+
+def default_workers() -> int:
+    """One worker per GPU when CUDA is present, else one per CPU core."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.device_count()
+    except ImportError:  # pragma: no cover
+        pass
+    return os.cpu_count() or 1
+
+
+def plan(course: Course, labs: Iterable[str], students: Iterable[str] | None, force: bool, threads: int) -> Plan:
+    """Inspect every submission; queue the ones that are new or changed."""
+    result = Plan()
+    wanted = list(students) if students else course.students()
+    snapshot = course.gradebook_path.read_bytes()
+    timeout = course.nbgrader_config().Execute.timeout
+    for lab in labs:
+        release_ids = grade_ids(nbformat.read(course.release_notebook(lab), as_version=4))
+        lab_files = _read_tree(course.source_dir / lab, skip_notebooks=True)
+        for student in wanted:
+            folder = course.submission_dir(lab, student)
+            if not folder.is_dir():
+                continue
+            intake = inspect(folder, lab, student, release_ids)
+            if not intake.ok:
+                result.done.append(GradeResult(student, lab, "error", reason=intake.error or ""))
+                continue
+            files = _read_tree(folder)
+            fp = fingerprint(course, lab, files)
+            if not force and already_graded(course, lab, student, fp):
+                score, top, manual = read_score(course, lab, student)
+                result.done.append(GradeResult(student, lab, "graded", score, top, manual,
+                                               reason="unchanged since last run (skipped)"))
+                continue
+            result.tasks.append(Task(lab, student, fp, files, lab_files, snapshot, timeout, threads, intake.warnings))
+    return result
+
+
+def _merge(course: Course, outcome: Executed, warnings: list[str]) -> GradeResult:
+    """Single writer: score a worker's executed notebook into the gradebook, then record state."""
+    result = GradeResult(outcome.student, outcome.lab, "error", seconds=outcome.seconds, warnings=warnings)
+    if outcome.notebook is None:
+        result.reason = outcome.reason or "the worker could not execute the notebook"
+        return result
+    cache = _cache_path(course, outcome.lab, outcome.student, outcome.fingerprint)
+    if outcome.notebook:  # empty string: already cached by an earlier, interrupted run
+        _atomic_write(cache, outcome.notebook)
+    scored = score_executed(course, outcome.lab, outcome.student, cache)
+    log_dir = course.workspace / "logs" / outcome.lab
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / f"{outcome.student}.log").write_text(scored.get("log") or "")
+    if not scored.get("success"):
+        result.reason = _failure_reason(scored.get("log") or "", scored.get("error") or "")
+        return result
+    result.score, result.max_score, result.needs_manual = read_score(course, outcome.lab, outcome.student)
+    result.status = "graded"
+    result.reason = "; ".join(warnings)
+    _atomic_write(_state_path(course, outcome.lab, outcome.student), json.dumps({
+        "fingerprint": outcome.fingerprint, "score": result.score, "max_score": result.max_score,
+        "worker": outcome.worker, "seconds": round(outcome.seconds, 2), "graded_at": time.time(),
+    }))
+    cache.unlink(missing_ok=True)
+    return result
+
+
+class _LocalPool:
+    """Threads that each wait on one grading subprocess; GPUs handed out one per task."""
+
+    def __init__(self, workers: int, gpus: int):
+        self.pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grader")
+        self.free_gpus: queue.Queue[str] = queue.Queue()
+        for i in range(gpus):
+            self.free_gpus.put(str(i))
+        self.gpus = gpus
+
+    def _run(self, task: Task) -> Executed:
+        if not self.gpus:
+            return execute_task(task)
+        gpu = self.free_gpus.get()
+        try:
+            return execute_task(task, gpu=gpu)
+        finally:
+            self.free_gpus.put(gpu)
+
+    def submit(self, task: Task) -> cf.Future:
+        return self.pool.submit(self._run, task)
+
+    def as_completed(self, futures):
+        return cf.as_completed(futures)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _DaskPool:
+    """Tasks on an existing Dask cluster; a task holds one GPU where workers advertise them."""
+
+    def __init__(self, address: str):
+        from distributed import Client
+
+        self.client = Client(address, timeout="30s")
+        workers = self.client.scheduler_info()["workers"].values()
+        self.resources = {"GPU": 1} if any(w.get("resources", {}).get("GPU") for w in workers) else None
+
+    def submit(self, task: Task):
+        return self.client.submit(_execute_on_dask_worker, task, key=f"grade-{task.lab}-{task.student}-{task.fingerprint[:8]}",
+                                  resources=self.resources, pure=False)
+
+    def as_completed(self, futures):
+        from distributed import as_completed
+
+        return as_completed(futures)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _execute_on_dask_worker(task: Task) -> Executed:
+    # A worker started with `--resources GPU=1` per GPU gets that GPU's index from its name
+    # suffix if it has one; CUDA_VISIBLE_DEVICES set at worker start-up is inherited otherwise.
+    return execute_task(task)
+
+
+def autograde(
+    course: Course,
+    labs: Iterable[str] | None = None,
+    students: Iterable[str] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> list[GradeResult]:
+    """Grade every new or changed submission in parallel; returns one result per submission."""
+    from tqdm import tqdm
+
+    labs = list(labs or course.labs())
+    if not course.gradebook_path.exists():
+        raise FileNotFoundError(f"{course.gradebook_path}: no gradebook; release the labs first (`make release`)")
+    n_workers = workers or default_workers()
+    cores = os.cpu_count() or 1
+    threads = max(1, cores // n_workers) if not scheduler else 1
+    work = plan(course, labs, students, force, threads)
+    results = list(work.done)
+    if not work.tasks:
+        return results
+    pool: _LocalPool | _DaskPool
+    if scheduler:
+        pool = _DaskPool(scheduler)
+    else:
+        try:
+            import torch
+
+            gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        except ImportError:  # pragma: no cover
+            gpus = 0
+        pool = _LocalPool(n_workers, gpus)
+    warnings_for = {(t.lab, t.student): t.warnings for t in work.tasks}
+    bar = tqdm(total=len(work.tasks), desc=f"autograde ({'dask' if scheduler else n_workers} workers)",
+               unit="nb", disable=not progress)
+    # executions finished before an interrupted run was killed are scored without re-running
+    cached = [t for t in work.tasks if _cache_path(course, t.lab, t.student, t.fingerprint).exists()]
+    for task in cached:
+        results.append(_merge(course, Executed(task.lab, task.student, task.fingerprint, ""), task.warnings))
+        bar.update()
+    todo = [t for t in work.tasks if t not in cached]
+    if not todo:
+        bar.close()
+        return results
+    try:
+        futures = [pool.submit(task) for task in todo]
+        for future in pool.as_completed(futures):
+            outcome: Executed = future.result()
+            results.append(_merge(course, outcome, warnings_for[(outcome.lab, outcome.student)]))
+            bar.set_postfix_str(f"{outcome.lab}/{outcome.student}")
+            bar.update()
+        bar.close()
+    finally:
+        pool.close()
+    return results
+
+
+def clear_cache(course: Course) -> None:
+    """Forget cached executions (e.g. after editing a lab's tests)."""
+    shutil.rmtree(course.workspace / "executed", ignore_errors=True)

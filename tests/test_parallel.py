@@ -1,0 +1,185 @@
+"""The parallel grader gives exactly what serial nbgrader gives, locally and on Dask,
+and survives being killed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from conftest import make_course
+from nbgrader.api import Gradebook
+
+from autograde import parallel, pipeline, samples
+from autograde.course import REPO_ROOT
+
+LAB = "lab1_perceptron"
+STUDENTS = ["demo-reference", "demo-partial", "demo-blank"]
+pytestmark = pytest.mark.xdist_group("parallel")  # one worker runs these, in order
+
+
+def _prepare(tmp_path):
+    course = make_course(tmp_path)
+    pipeline.release(course, [LAB])
+    samples.make_samples(course, [LAB])
+    samples.write_submission(course, LAB, "broken", "{ not json")
+    return course
+
+
+def _grades(course) -> dict:
+    """Everything nbgrader recorded, per student: cell scores, flags, totals."""
+    out = {}
+    with Gradebook(course.db_url) as gb:
+        for sub in gb.find_assignment(LAB).submissions:
+            nb = gb.find_submission_notebook(LAB, LAB, sub.student.id)
+            out[sub.student.id] = {
+                "score": sub.score,
+                "cells": {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade) for g in nb.grades},
+                "comments": sorted((c.name, c.auto_comment) for c in nb.comments),
+            }
+    return out
+
+
+def _notebook(course, student) -> dict:
+    """The autograded notebook, minus what differs between two serial runs too: nbclient's
+    per-cell execution timestamps, and how the kernel happened to chunk a stream."""
+    nb = json.loads(course.autograded_notebook(LAB, student).read_text())
+    for cell in nb["cells"]:
+        cell.get("metadata", {}).pop("execution", None)
+        merged = []
+        for out in cell.get("outputs", []):
+            if merged and out["output_type"] == "stream" and merged[-1]["output_type"] == "stream" \
+                    and merged[-1]["name"] == out["name"]:
+                merged[-1] = {**merged[-1], "text": "".join(merged[-1]["text"]) + "".join(out["text"])}
+            else:
+                merged.append({**out, "text": "".join(out["text"])} if out["output_type"] == "stream" else out)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+    return nb
+
+
+def _digest(folder):
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    course = _prepare(tmp_path_factory.mktemp("serial"))
+    results = {r.student: r for r in pipeline.autograde(course, [LAB], progress=False)}
+    return course, results
+
+
+def _assert_same_as_serial(serial, course, results):
+    serial_course, serial_results = serial
+    assert {s: (r.status, r.score) for s, r in results.items()} == {
+        s: (r.status, r.score) for s, r in serial_results.items()
+    }
+    assert results["broken"].reason == serial_results["broken"].reason
+    assert _grades(course) == _grades(serial_course)
+    for student in STUDENTS:
+        ours, theirs = _notebook(course, student), _notebook(serial_course, student)
+        assert ours == theirs, f"{student}: notebooks differ: {_first_difference(ours, theirs)}"
+
+
+def _first_difference(a: dict, b: dict) -> str:
+    if a["metadata"] != b["metadata"]:
+        return f"notebook metadata {a['metadata']} != {b['metadata']}"
+    for i, (x, y) in enumerate(zip(a["cells"], b["cells"])):
+        for key in sorted(set(x) | set(y)):
+            if x.get(key) != y.get(key):
+                return f"cell {i} {key}: {str(x.get(key))[:400]} != {str(y.get(key))[:400]}"
+    return f"{len(a['cells'])} cells != {len(b['cells'])} cells"
+
+
+def test_two_local_workers_match_serial_nbgrader(serial, tmp_path):
+    course = _prepare(tmp_path)
+    before = _digest(course.submitted_dir)
+    results = {r.student: r for r in parallel.autograde(course, [LAB], workers=2, progress=False)}
+    _assert_same_as_serial(serial, course, results)
+    assert _digest(course.submitted_dir) == before, "student originals were modified"
+    # the gradebook is an ordinary nbgrader gradebook: nbgrader's own export reads it
+    from autograde import exports
+
+    assert "demo-reference" in exports.export_nbgrader_csv(course).read_text()
+    # a re-run grades nothing unchanged; a changed submission is regraded alone
+    rerun = {r.student: r for r in parallel.autograde(course, [LAB], workers=2, progress=False)}
+    assert all("skipped" in rerun[s].reason for s in STUDENTS)
+    reference = nbformat.read(course.submission_dir(LAB, "demo-reference") / f"{LAB}.ipynb", as_version=4)
+    samples.write_submission(course, LAB, "demo-blank", reference)
+    third = {r.student: r for r in parallel.autograde(course, [LAB], workers=2, progress=False)}
+    assert "skipped" not in third["demo-blank"].reason
+    assert third["demo-blank"].score == third["demo-reference"].score
+    assert "skipped" in third["demo-partial"].reason
+
+
+def test_real_dask_scheduler_and_two_workers_match_serial(serial, tmp_path):
+    from distributed import LocalCluster
+
+    course = _prepare(tmp_path)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        results = {r.student: r for r in parallel.autograde(course, [LAB], scheduler=cluster.scheduler_address,
+                                                            progress=False)}
+    _assert_same_as_serial(serial, course, results)
+    workers = {json.loads(p.read_text())["worker"] for p in (course.workspace / "state" / LAB).glob("*.json")}
+    assert workers, "state files record which worker graded each submission"
+
+
+def test_kill_minus_9_mid_run_then_resume_loses_nothing(serial, tmp_path):
+    course = _prepare(tmp_path)
+    cmd = [sys.executable, "-m", "autograde", "--workspace", str(course.workspace), "autograde",
+           "--lab", LAB, "--workers", "1"]
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = course.workspace / "state" / LAB
+    deadline = time.time() + 240
+    while time.time() < deadline and not (state.exists() and any(state.glob("*.json"))):
+        time.sleep(0.2)
+    assert state.exists() and any(state.glob("*.json")), "no submission was graded before the deadline"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = {p.name: p.stat().st_mtime_ns for p in state.glob("*.json")}
+    assert len(first) < 3, "the run finished before it could be killed"
+    with sqlite3.connect(course.gradebook_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    for path in state.glob("*.json"):
+        json.loads(path.read_text())  # never half-written
+    results = {r.student: r for r in parallel.autograde(course, [LAB], workers=1, progress=False)}
+    for name, mtime in first.items():
+        assert (state / name).stat().st_mtime_ns == mtime, f"{name} was graded twice"
+        assert "skipped" in results[name[:-5]].reason
+    _assert_same_as_serial(serial, course, results)
+
+
+def test_gpu_slots_are_handed_out_one_per_task(monkeypatch):
+    seen = []
+
+    def fake_execute(task, gpu=None):
+        seen.append(gpu)
+        time.sleep(0.05)
+        return parallel.Executed(task.lab, task.student, task.fingerprint, None, reason="fake")
+
+    monkeypatch.setattr(parallel, "execute_task", fake_execute)
+    pool = parallel._LocalPool(workers=2, gpus=2)
+    tasks = [parallel.Task(LAB, f"s{i}", "fp", {}, {}, b"", 30) for i in range(6)]
+    futures = [pool.submit(t) for t in tasks]
+    [f.result() for f in futures]
+    pool.close()
+    assert sorted(set(seen)) == ["0", "1"] and len(seen) == 6
+
+
+def test_default_workers_follow_gpus_then_cores(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    assert parallel.default_workers() == 3
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert parallel.default_workers() == (os.cpu_count() or 1)
