@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,13 @@ def machine() -> str:
 
 
 def _workspace(base: Path, name: str, labs: list[str]) -> Course:
-    course = Course(root=REPO_ROOT, workspace=base / name, release=base / "labs")
+    # The course root is a scratch folder (nbgrader's CLI reads <root>/nbgrader_config.py,
+    # and the repository's would point it at the TA's real workspace).
+    root = base / "course"
+    root.mkdir(exist_ok=True)
+    if not (root / "solutions").exists():
+        (root / "solutions").symlink_to(REPO_ROOT / "solutions")
+    course = Course(root=root, workspace=base / name, release=base / "labs")
     pipeline.release(course, labs)
     samples.make_samples(course, labs, students=SAMPLES)
     return course
@@ -67,13 +72,13 @@ def bare_seconds(course: Course, lab: str, student: str) -> float:
 
 def plain_nbgrader_seconds(course: Course, labs: list[str], base: Path) -> float:
     """Real `nbgrader autograde` command line, serially, with the course's configuration."""
-    cfg_dir = base / "nbgrader-cli"
-    cfg_dir.mkdir(exist_ok=True)
+    cfg_dir = course.root
     (cfg_dir / "nbgrader_config.py").write_text(
         f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r})\n"
         "from pathlib import Path\nfrom autograde.course import Course\n"
         "c = get_config()\n"
-        f"c.merge(Course(root=Path({str(course.root)!r}), workspace=Path({str(course.workspace)!r}), release=Path({str(course.release_dir)!r})).nbgrader_config())\n"
+        f"c.merge(Course(root=Path({str(course.root)!r}), workspace=Path({str(course.workspace)!r}), "
+        f"release=Path({str(course.release_dir)!r})).nbgrader_config())\n"
     )
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
     start = time.perf_counter()
@@ -118,7 +123,6 @@ def run(labs: list[str]) -> dict:
 
         reference = _scores(courses["nbgrader"], labs)
         agree = all(_scores(courses[name], labs) == reference for name in ("ours1", "ours2"))
-        shutil.rmtree(base / "nbgrader-cli", ignore_errors=True)
 
     serial = timings["plain nbgrader autograde (serial)"]
     rows = []
