@@ -32,8 +32,6 @@ import hashlib
 import io
 import json
 import os
-import queue
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,6 +75,7 @@ class Task:
     cell_timeout: int
     threads: int = 1
     warnings: list[str] = field(default_factory=list)  # from intake, reported with the grade
+    estimate: float = 0.0  # relative expected run time, for longest-first scheduling
 
 
 @dataclass
@@ -99,11 +98,13 @@ def _write_tree(root: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(blob)
 
 
-def execute_task(task: Task, gpu: str | None = None) -> Executed:
+def execute_task(task: Task, gpu: str | None = None, in_process: bool = False) -> Executed:
     """Run nbgrader's sanitize + Execute for one submission in a private course.
 
-    Runs the grading in a child process (its own main thread, its own crash domain) and
-    never raises for a bad submission: failures come back as ``Executed.reason``.
+    By default in a child process (its own main thread, its own crash domain); the local
+    pool's long-lived worker processes run it ``in_process`` to skip a Python start-up and
+    nbgrader import per submission. Never raises for a bad submission: failures come back
+    as ``Executed.reason``.
     """
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.student}-") as tmp:
@@ -121,14 +122,23 @@ def execute_task(task: Task, gpu: str | None = None) -> Executed:
         }
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
-        cmd = [sys.executable, "-m", "autograde.worker", str(root), task.lab, task.student, str(task.cell_timeout)]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if in_process:
+            from autograde.worker import execute_in_course
+
+            try:
+                ok, log = execute_in_course(root, task.lab, task.student, task.cell_timeout)
+            except Exception as err:  # a grading bug must not take the worker process down
+                ok, log = False, f"error: {type(err).__name__}: {err}"
+        else:
+            cmd = [sys.executable, "-m", "autograde.worker", str(root), task.lab, task.student, str(task.cell_timeout)]
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            ok, log = proc.returncode == 0, proc.stdout + proc.stderr
         executed = workspace / "autograded" / task.student / task.lab / f"{task.lab}.ipynb"
-        worker = os.uname().nodename + (f"/gpu{gpu}" if gpu is not None else "")
-        if proc.returncode == 0 and executed.exists():
+        worker = f"{os.uname().nodename}:{os.getpid()}" + (f"/gpu{gpu}" if gpu is not None else "")
+        if ok and executed.exists():
             return Executed(task.lab, task.student, task.fingerprint, executed.read_text(),
                             seconds=time.perf_counter() - start, worker=worker)
-        reason = _failure_reason(proc.stdout + proc.stderr, "")
+        reason = _failure_reason(log, "")
         return Executed(task.lab, task.student, task.fingerprint, None, reason=reason,
                         seconds=time.perf_counter() - start, worker=worker)
 
@@ -260,6 +270,7 @@ def plan(course: Course, labs: Iterable[str], students: Iterable[str] | None, fo
     for lab in labs:
         release_ids = grade_ids(nbformat.read(course.release_notebook(lab), as_version=4))
         lab_files = _read_tree(course.source_dir / lab, skip_notebooks=True)
+        lab_seconds = _lab_seconds(course, lab)
         for student in wanted:
             folder = course.submission_dir(lab, student)
             if not folder.is_dir():
@@ -275,8 +286,35 @@ def plan(course: Course, labs: Iterable[str], students: Iterable[str] | None, fo
                 result.done.append(GradeResult(student, lab, "graded", score, top, manual,
                                                reason="unchanged since last run (skipped)"))
                 continue
-            result.tasks.append(Task(lab, student, fp, files, lab_files, snapshot, timeout, threads, intake.warnings))
+            task = Task(lab, student, fp, files, lab_files, snapshot, timeout, threads, intake.warnings)
+            task.estimate = lab_seconds * _answered_fraction(files.get(f"{lab}.ipynb", b""))
+            result.tasks.append(task)
+    # Longest first, so a long notebook does not start last and run alone at the end.
+    result.tasks.sort(key=lambda t: t.estimate, reverse=True)
     return result
+
+
+def _answered_fraction(raw: bytes) -> float:
+    """Share of solution cells filled in: unanswered notebooks stop at their first stub."""
+    try:
+        nb = nbformat.reads(raw.decode(), as_version=4)
+    except Exception:
+        return 1.0
+    cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    if not cells:
+        return 1.0
+    return sum("raise NotImplementedError()" not in c.source for c in cells) / len(cells)
+
+
+def _lab_seconds(course: Course, lab: str) -> float:
+    """Mean grading time of this lab's earlier submissions (1.0 when there is no history)."""
+    times = []
+    for path in (course.workspace / "state" / lab).glob("*.json"):
+        try:
+            times.append(float(json.loads(path.read_text()).get("seconds", 0)))
+        except (OSError, ValueError):
+            continue
+    return sum(times) / len(times) if times else 1.0
 
 
 def _merge(course: Course, outcome: Executed, warnings: list[str]) -> GradeResult:
@@ -306,27 +344,41 @@ def _merge(course: Course, outcome: Executed, warnings: list[str]) -> GradeResul
     return result
 
 
+_WORKER_GPU: str | None = None  # the GPU a local worker process owns, if any
+
+
+def _init_local_worker(threads: int, gpu_ids) -> None:
+    """Runs once in each local worker process: thread limits, and its own GPU if any.
+    Kernels started by this process inherit both through the environment."""
+    global _WORKER_GPU
+    os.environ.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+                       "LABKIT_THREADS": str(threads)})
+    if gpu_ids is not None:
+        _WORKER_GPU = gpu_ids.get()
+        os.environ["CUDA_VISIBLE_DEVICES"] = _WORKER_GPU
+
+
+def _execute_in_local_worker(task: Task) -> Executed:
+    return execute_task(task, gpu=_WORKER_GPU, in_process=True)
+
+
 class _LocalPool:
-    """Threads that each wait on one grading subprocess; GPUs handed out one per task."""
+    """Long-lived worker processes (nbgrader imported once each); one GPU per process if any."""
 
-    def __init__(self, workers: int, gpus: int):
-        self.pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grader")
-        self.free_gpus: queue.Queue[str] = queue.Queue()
-        for i in range(gpus):
-            self.free_gpus.put(str(i))
-        self.gpus = gpus
+    def __init__(self, workers: int, gpus: int, threads: int):
+        import multiprocessing
 
-    def _run(self, task: Task) -> Executed:
-        if not self.gpus:
-            return execute_task(task)
-        gpu = self.free_gpus.get()
-        try:
-            return execute_task(task, gpu=gpu)
-        finally:
-            self.free_gpus.put(gpu)
+        context = multiprocessing.get_context("spawn")
+        gpu_ids = None
+        if gpus:
+            gpu_ids = context.Manager().Queue()
+            for i in range(workers):
+                gpu_ids.put(str(i % gpus))
+        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                           initializer=_init_local_worker, initargs=(threads, gpu_ids))
 
     def submit(self, task: Task) -> cf.Future:
-        return self.pool.submit(self._run, task)
+        return self.pool.submit(_execute_in_local_worker, task)
 
     def as_completed(self, futures):
         return cf.as_completed(futures)
@@ -359,8 +411,8 @@ class _DaskPool:
 
 
 def _execute_on_dask_worker(task: Task) -> Executed:
-    # A worker started with `--resources GPU=1` per GPU gets that GPU's index from its name
-    # suffix if it has one; CUDA_VISIBLE_DEVICES set at worker start-up is inherited otherwise.
+    # On a cluster each Dask worker is started with its own GPU (CUDA_VISIBLE_DEVICES set by
+    # the job script or dask-jobqueue) and `--resources GPU=1`; the grading child inherits it.
     return execute_task(task)
 
 
@@ -396,7 +448,7 @@ def autograde(
             gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
         except ImportError:  # pragma: no cover
             gpus = 0
-        pool = _LocalPool(n_workers, gpus)
+        pool = _LocalPool(n_workers, gpus, threads)
     warnings_for = {(t.lab, t.student): t.warnings for t in work.tasks}
     bar = tqdm(total=len(work.tasks), desc=f"autograde ({'dask' if scheduler else n_workers} workers)",
                unit="nb", disable=not progress)
@@ -420,8 +472,3 @@ def autograde(
     finally:
         pool.close()
     return results
-
-
-def clear_cache(course: Course) -> None:
-    """Forget cached executions (e.g. after editing a lab's tests)."""
-    shutil.rmtree(course.workspace / "executed", ignore_errors=True)

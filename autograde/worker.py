@@ -19,16 +19,23 @@ from autograde.course import Course
 from autograde.pipeline import make_api
 
 
-def main(argv: list[str]) -> int:
-    root, lab, student, timeout = Path(argv[1]), argv[2], argv[3], int(argv[4])
+def execute_in_course(root: Path, lab: str, student: str, timeout: int) -> tuple[bool, str]:
+    """nbgrader's sanitize + Execute for one submission of the private course at ``root``.
+
+    Returns (executed, nbgrader's log and error text).
+    """
     warnings.filterwarnings("ignore", message=".*not in session.*")
     course = Course(root=root, workspace=root / "autograde", release=root / "labs")
     api = make_api(course, {"Autograde.autograde_preprocessors": [Execute], "Execute.timeout": timeout})
     outcome = api.autograde(lab, student, force=True, create=True)
-    if not outcome.get("success"):
-        print(outcome.get("log") or "", outcome.get("error") or "", file=sys.stderr)
-        return 1
-    return 0
+    return bool(outcome.get("success")), (outcome.get("log") or "") + (outcome.get("error") or "")
+
+
+def main(argv: list[str]) -> int:
+    ok, log = execute_in_course(Path(argv[1]), argv[2], argv[3], int(argv[4]))
+    if not ok:
+        print(log, file=sys.stderr)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

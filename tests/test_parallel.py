@@ -158,21 +158,28 @@ def test_kill_minus_9_mid_run_then_resume_loses_nothing(serial, tmp_path):
     _assert_same_as_serial(serial, course, results)
 
 
-def test_gpu_slots_are_handed_out_one_per_task(monkeypatch):
+def test_local_workers_each_own_one_gpu_and_limit_threads(monkeypatch):
+    import queue
+
+    ids = queue.Queue()
+    for gpu in ("0", "1"):
+        ids.put(gpu)
     seen = []
+    for _ in range(2):
+        for key in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "LABKIT_THREADS"):
+            monkeypatch.delenv(key, raising=False)
+        parallel._init_local_worker(3, ids)
+        seen.append(os.environ["CUDA_VISIBLE_DEVICES"])
+        assert os.environ["OMP_NUM_THREADS"] == "3" and os.environ["LABKIT_THREADS"] == "3"
+    assert seen == ["0", "1"]
+    monkeypatch.setattr(parallel, "_WORKER_GPU", None)
 
-    def fake_execute(task, gpu=None):
-        seen.append(gpu)
-        time.sleep(0.05)
-        return parallel.Executed(task.lab, task.student, task.fingerprint, None, reason="fake")
 
-    monkeypatch.setattr(parallel, "execute_task", fake_execute)
-    pool = parallel._LocalPool(workers=2, gpus=2)
-    tasks = [parallel.Task(LAB, f"s{i}", "fp", {}, {}, b"", 30) for i in range(6)]
-    futures = [pool.submit(t) for t in tasks]
-    [f.result() for f in futures]
-    pool.close()
-    assert sorted(set(seen)) == ["0", "1"] and len(seen) == 6
+def test_longest_first_scheduling_puts_answered_notebooks_first(tmp_path):
+    course = _prepare(tmp_path)
+    tasks = parallel.plan(course, [LAB], None, force=True, threads=1).tasks
+    assert [t.student for t in tasks][0] == "demo-reference"
+    assert [t.student for t in tasks][-1] == "demo-blank"
 
 
 def test_default_workers_follow_gpus_then_cores(monkeypatch):
