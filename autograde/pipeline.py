@@ -147,17 +147,21 @@ def graded_submissions(course: Course, labs: Iterable[str] | None = None) -> lis
     if not course.gradebook_path.exists():
         return []
     with Gradebook(course.db_url) as gb:
-        return sorted(
-            (a.name, s.student.id) for a in gb.assignments if a.name in wanted for s in a.submissions
-        )
+        pairs = [(a.name, s.student.id) for a in gb.assignments if a.name in wanted for s in a.submissions]
+    # a submission nbgrader failed on has a gradebook row but no autograded notebook
+    return sorted(p for p in pairs if course.autograded_notebook(*p).exists())
 
 
 def feedback(course: Course, pairs: Iterable[tuple[str, str]]) -> list[Path]:
-    """nbgrader's HTML feedback for each (lab, student) pair."""
+    """nbgrader's HTML feedback for each (lab, student) pair; one failure does not stop the rest."""
     api = make_api(course)
     written = []
     for lab, student in pairs:
         with contextlib.redirect_stdout(io.StringIO()):
-            _check(api.generate_feedback(lab, student, force=True), f"feedback for {student}/{lab}")
-        written.append(course.feedback_dir / student / lab / f"{lab}.html")
+            outcome = api.generate_feedback(lab, student, force=True)
+        if outcome.get("success"):
+            written.append(course.feedback_dir / student / lab / f"{lab}.html")
+        else:
+            reason = _failure_reason(outcome.get("log") or "", outcome.get("error") or "")
+            print(f"feedback for {student}/{lab} failed: {reason}", file=sys.stderr)
     return written

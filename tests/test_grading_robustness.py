@@ -106,3 +106,12 @@ def test_intake_rejects_a_json_document_that_is_no_notebook(tmp_path):
     assert result.error and "no 'cells' list" in result.error
     (folder / f"{LAB}.ipynb").write_bytes(b"\x80\x81garbage")
     assert "not UTF-8" in intake.inspect(folder, LAB, "x", []).error
+
+
+def test_feedback_for_every_graded_submission_and_only_those(graded_class):
+    course, results, _, _ = graded_class
+    pairs = pipeline.graded_submissions(course, [LAB])
+    assert {student for _, student in pairs} == {"demo-reference", "deleted-cells"}
+    written = pipeline.feedback(course, pairs + [(LAB, "not-json")])  # a bad pair must not stop the rest
+    assert len(written) == 2 and all(path.exists() for path in written)
+    assert "Lab 1" in written[0].read_text()
