@@ -13,6 +13,7 @@ from nbgrader.api import Gradebook
 from autograde.course import REPO_ROOT
 
 LABS = lab_params()
+pytestmark = pytest.mark.notebook  # runs notebooks through nbgrader
 
 
 def _meta(cell) -> dict:

@@ -22,7 +22,7 @@ from autograde.course import REPO_ROOT
 
 LAB = "lab1_perceptron"
 STUDENTS = ["demo-reference", "demo-partial", "demo-blank"]
-pytestmark = pytest.mark.xdist_group("parallel")  # one worker runs these, in order
+pytestmark = [pytest.mark.xdist_group("parallel"), pytest.mark.notebook]  # one worker runs these, in order
 
 
 def _prepare(tmp_path):
