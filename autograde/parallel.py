@@ -8,7 +8,7 @@ Only the execution is expensive, and only the scoring writes the gradebook, so:
    a read-only snapshot of the gradebook, the lab's data files) and runs nbgrader's own
    ``Autograde`` in a private temporary course whose grading pass is just ``Execute``.
    It returns the executed notebook. Tasks need no shared filesystem, so the same
-   function runs in a local thread pool or on any Dask worker.
+   function runs in local worker processes or on any Dask worker.
 2. **One writer scores.** The main process runs nbgrader's ``Autograde`` on the real
    course with ``Execute`` replaced by :class:`ReplayOutputs`, which pastes in the
    worker's outputs. Every other step (sanitizing, stderr filtering, metadata, output
@@ -114,14 +114,6 @@ def execute_task(task: Task, gpu: str | None = None, in_process: bool = False) -
         workspace = root / "autograde"
         _write_tree(workspace / "submitted" / task.student / task.lab, task.submission)
         (workspace / "gradebook.db").write_bytes(task.gradebook)
-        env = {
-            **os.environ,
-            "OMP_NUM_THREADS": str(task.threads),
-            "MKL_NUM_THREADS": str(task.threads),
-            "LABKIT_THREADS": str(task.threads),
-        }
-        if gpu is not None:
-            env["CUDA_VISIBLE_DEVICES"] = gpu
         if in_process:
             from autograde.worker import execute_in_course
 
@@ -130,6 +122,10 @@ def execute_task(task: Task, gpu: str | None = None, in_process: bool = False) -
             except Exception as err:  # a grading bug must not take the worker process down
                 ok, log = False, f"error: {type(err).__name__}: {err}"
         else:
+            env = {**os.environ, "OMP_NUM_THREADS": str(task.threads), "MKL_NUM_THREADS": str(task.threads),
+                   "LABKIT_THREADS": str(task.threads)}
+            if gpu is not None:
+                env["CUDA_VISIBLE_DEVICES"] = gpu
             cmd = [sys.executable, "-m", "autograde.worker", str(root), task.lab, task.student, str(task.cell_timeout)]
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             ok, log = proc.returncode == 0, proc.stdout + proc.stderr
@@ -249,16 +245,18 @@ class Plan:
     done: list[GradeResult] = field(default_factory=list)  # skipped (unchanged) or rejected at intake
 
 
-def default_workers() -> int:
-    """One worker per GPU when CUDA is present, else one per CPU core."""
+def _cuda_devices() -> int:
+    """Number of CUDA GPUs this machine has (0 without CUDA or torch)."""
     try:
         import torch
-
-        if torch.cuda.is_available():
-            return torch.cuda.device_count()
     except ImportError:  # pragma: no cover
-        pass
-    return os.cpu_count() or 1
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def default_workers() -> int:
+    """One worker per GPU when CUDA is present, else one per CPU core."""
+    return _cuda_devices() or os.cpu_count() or 1
 
 
 def plan(course: Course, labs: Iterable[str], students: Iterable[str] | None, force: bool, threads: int) -> Plan:
@@ -438,29 +436,22 @@ def autograde(
     results = list(work.done)
     if not work.tasks:
         return results
-    pool: _LocalPool | _DaskPool
-    if scheduler:
-        pool = _DaskPool(scheduler)
-    else:
-        try:
-            import torch
-
-            gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        except ImportError:  # pragma: no cover
-            gpus = 0
-        pool = _LocalPool(n_workers, gpus, threads)
-    warnings_for = {(t.lab, t.student): t.warnings for t in work.tasks}
     bar = tqdm(total=len(work.tasks), desc=f"autograde ({'dask' if scheduler else n_workers} workers)",
                unit="nb", disable=not progress)
     # executions finished before an interrupted run was killed are scored without re-running
-    cached = [t for t in work.tasks if _cache_path(course, t.lab, t.student, t.fingerprint).exists()]
-    for task in cached:
-        results.append(_merge(course, Executed(task.lab, task.student, task.fingerprint, ""), task.warnings))
-        bar.update()
-    todo = [t for t in work.tasks if t not in cached]
+    todo = []
+    for task in work.tasks:
+        if _cache_path(course, task.lab, task.student, task.fingerprint).exists():
+            results.append(_merge(course, Executed(task.lab, task.student, task.fingerprint, ""), task.warnings))
+            bar.update()
+        else:
+            todo.append(task)
     if not todo:
         bar.close()
         return results
+    warnings_for = {(t.lab, t.student): t.warnings for t in todo}
+    pool: _LocalPool | _DaskPool
+    pool = _DaskPool(scheduler) if scheduler else _LocalPool(n_workers, _cuda_devices(), threads)
     try:
         futures = [pool.submit(task) for task in todo]
         for future in pool.as_completed(futures):
