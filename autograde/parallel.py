@@ -54,7 +54,7 @@ from traitlets import Unicode
 
 from autograde.course import Course
 from autograde.intake import grade_ids, inspect
-from autograde.pipeline import GradeResult, _failure_reason, make_api, read_score
+from autograde.pipeline import GradeResult, _failure_reason, make_api, read_score, record_outcome
 
 STATE_VERSION = 1
 
@@ -324,16 +324,9 @@ def _merge(course: Course, outcome: Executed, warnings: list[str]) -> GradeResul
     cache = _cache_path(course, outcome.lab, outcome.student, outcome.fingerprint)
     if outcome.notebook:  # empty string: already cached by an earlier, interrupted run
         _atomic_write(cache, outcome.notebook)
-    scored = score_executed(course, outcome.lab, outcome.student, cache)
-    log_dir = course.workspace / "logs" / outcome.lab
-    log_dir.mkdir(parents=True, exist_ok=True)
-    (log_dir / f"{outcome.student}.log").write_text(scored.get("log") or "")
-    if not scored.get("success"):
-        result.reason = _failure_reason(scored.get("log") or "", scored.get("error") or "")
+    record_outcome(course, score_executed(course, outcome.lab, outcome.student, cache), result)
+    if result.status != "graded":
         return result
-    result.score, result.max_score, result.needs_manual = read_score(course, outcome.lab, outcome.student)
-    result.status = "graded"
-    result.reason = "; ".join(warnings)
     _atomic_write(_state_path(course, outcome.lab, outcome.student), json.dumps({
         "fingerprint": outcome.fingerprint, "score": result.score, "max_score": result.max_score,
         "worker": outcome.worker, "seconds": round(outcome.seconds, 2), "graded_at": time.time(),

@@ -89,6 +89,24 @@ def read_score(course: Course, lab: str, student: str) -> tuple[float, float, bo
         return float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade)
 
 
+def record_outcome(course: Course, outcome: dict, result: GradeResult) -> GradeResult:
+    """Keep nbgrader's log for ``result``'s submission and fill in its score or failure reason."""
+    log_dir = course.workspace / "logs" / result.lab
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / f"{result.student}.log").write_text(outcome.get("log") or "")
+    if not outcome.get("success"):
+        result.reason = _failure_reason(outcome.get("log") or "", outcome.get("error") or "")
+        return result
+    try:
+        result.score, result.max_score, result.needs_manual = read_score(course, result.lab, result.student)
+    except MissingEntry:
+        result.reason = "nbgrader reported success but the gradebook has no submission"
+        return result
+    result.status = "graded"
+    result.reason = "; ".join(result.warnings)
+    return result
+
+
 def autograde_one(course: Course, api: NbGraderAPI, lab: str, student: str, force: bool = True) -> GradeResult:
     """Inspect then autograde one submission; never raises for a bad submission."""
     start = time.perf_counter()
@@ -100,18 +118,7 @@ def autograde_one(course: Course, api: NbGraderAPI, lab: str, student: str, forc
     else:
         with contextlib.redirect_stdout(io.StringIO()):
             outcome = api.autograde(lab, student, force=force, create=True)
-        log_dir = course.workspace / "logs" / lab
-        log_dir.mkdir(parents=True, exist_ok=True)
-        (log_dir / f"{student}.log").write_text(outcome.get("log") or "")
-        if outcome.get("success"):
-            try:
-                result.score, result.max_score, result.needs_manual = read_score(course, lab, student)
-                result.status = "graded"
-                result.reason = "; ".join(intake.warnings)
-            except MissingEntry:
-                result.reason = "nbgrader reported success but the gradebook has no submission"
-        else:
-            result.reason = _failure_reason(outcome.get("log") or "", outcome.get("error") or "")
+        record_outcome(course, outcome, result)
     result.seconds = time.perf_counter() - start
     return result
 
