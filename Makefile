@@ -18,12 +18,30 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Quiet pip about this machine's local package mirrors; keep real errors.
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: setup demo release autograde feedback grades lab test test-fast lint bench clean help
+.PHONY: setup system-packages demo release autograde feedback grades lab test test-fast lint bench clean help
 
 help:
 	@echo "make setup | demo | test | release | autograde LAB=<id|all> | feedback | grades | lab | bench | lint | clean"
 
-setup: $(STAMP)
+# Debian packages the grader's sandbox (bubblewrap) and the browser test (chromium) need.
+SYSTEM_PACKAGES := bubblewrap chromium
+
+setup: system-packages $(STAMP)
+
+# Installs the Debian packages when they are missing and the system allows it (root or
+# password-less sudo with apt-get); otherwise says what is missing and carries on: the grader then
+# refuses to run unsandboxed unless asked, and the browser test skips with the reason.
+system-packages:
+	@missing=""; command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	if command -v apt-get >/dev/null && [ "$$SUDO" != none ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+	  echo "warning: cannot install$$missing here (needs apt-get and root); install them by hand for the sandbox and the browser test"; \
+	fi
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
