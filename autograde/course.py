@@ -34,12 +34,30 @@ IGNORED_STDERR = r"(?i)(\bwarn(ing)?s?\b|^\s*$)"
 
 
 @dataclass(frozen=True)
+class GradingLimits:
+    """What one submission may use while it is graded (see autograde.sandbox / safe_execute)."""
+
+    cell_timeout_s: int = CELL_TIMEOUT_S
+    # The slowest lab runs in about 35 s on a 2-core CPU; 20 minutes stops a notebook whose
+    # every cell loops without waiting 5 minutes per cell.
+    notebook_timeout_s: int = 1200
+    memory_bytes: int = 6 * 1024**3  # the labs peak well under 2 GiB
+    max_processes: int = 64  # processes and threads at once; torch, ipykernel and DataLoaders fit
+    max_file_bytes: int = 256 * 1024**2  # largest file the notebook may write
+    tmp_bytes: int = 512 * 1024**2  # its private /tmp
+    max_output_bytes: int = 5 * 1024**2  # outputs kept for the whole notebook
+
+
+@dataclass(frozen=True)
 class Course:
     """Paths of one grading workspace for the course at ``root``."""
 
     root: Path = REPO_ROOT
     workspace: Path = field(default=REPO_ROOT / "autograde")
     release: Path | None = None  # default: root / "labs"
+    limits: GradingLimits = field(default_factory=GradingLimits)
+    # True only when a TA explicitly asks to grade without bubblewrap (see autograde.sandbox)
+    unsandboxed: bool = False
 
     @property
     def source_dir(self) -> Path:
@@ -64,6 +82,11 @@ class Course:
     @property
     def exports_dir(self) -> Path:
         return self.workspace / "exports"
+
+    @property
+    def held_dir(self) -> Path:
+        """Notebooks held for TA review because their kernel was tampered with."""
+        return self.workspace / "held"
 
     @property
     def gradebook_path(self) -> Path:
@@ -116,3 +139,42 @@ class Course:
         # cells were deleted, so deleted cells are left out and score 0 (intake says which).
         c.OverwriteCells.add_missing_cells = False
         return c
+
+    def grading_config(self) -> dict:
+        """Overrides for autograding: nbgrader's pipeline with SafeExecute (sandboxed kernel,
+        limits, decoys) instead of Execute, and the tamper hold before scoring. Kept out of
+        :meth:`nbgrader_config` so a student's ``nbgrader validate`` runs a plain kernel."""
+        from nbconvert.preprocessors import ClearMetadataPreprocessor
+        from nbgrader.preprocessors import (
+            AssignLatePenalties,
+            CheckCellMetadata,
+            IgnorePattern,
+            LimitOutput,
+            SaveAutoGrades,
+        )
+
+        from autograde.safe_execute import HoldIfTampered, SafeExecute
+
+        lab_files = sorted({
+            p.relative_to(self.source_dir / lab).as_posix()
+            for lab in self.labs() for p in (self.source_dir / lab).rglob("*")
+            if p.is_file() and p.suffix != ".ipynb"
+        })
+        limits = self.limits
+        return {
+            "Autograde.autograde_preprocessors": [
+                SafeExecute, HoldIfTampered, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+            ],
+            "SafeExecute.timeout": limits.cell_timeout_s,
+            "SafeExecute.interrupt_on_timeout": True,
+            "SafeExecute.notebook_timeout": limits.notebook_timeout_s,
+            "SafeExecute.max_output_bytes": limits.max_output_bytes,
+            "SafeExecute.keep_files": lab_files,
+            "SandboxedKernelManager.sandbox": not self.unsandboxed,
+            "SandboxedKernelManager.memory_limit": limits.memory_bytes,
+            "SandboxedKernelManager.max_processes": limits.max_processes,
+            "SandboxedKernelManager.max_file_bytes": limits.max_file_bytes,
+            "SandboxedKernelManager.tmp_bytes": limits.tmp_bytes,
+            "HoldIfTampered.held_directory": str(self.held_dir),
+        }

@@ -7,7 +7,9 @@ Only the execution is expensive, and only the scoring writes the gradebook, so:
 1. **Workers execute.** Each task carries everything it needs (the submission's files,
    a read-only snapshot of the gradebook, the lab's data files) and runs nbgrader's own
    ``Autograde`` in a private temporary course whose grading pass is just ``Execute``.
-   It returns the executed notebook. Tasks need no shared filesystem, so the same
+   It returns the executed notebook. Student code runs only in the kernel, which
+   :class:`autograde.safe_execute.SafeExecute` starts in a bubblewrap sandbox that sees
+   its scratch folder and nothing else. Tasks need no shared filesystem, so the same
    function runs in local worker processes or on any Dask worker.
 2. **One writer scores.** The main process runs nbgrader's ``Autograde`` on the real
    course with ``Execute`` replaced by :class:`ReplayOutputs`, which pastes in the
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -52,11 +55,12 @@ from nbgrader.preprocessors import (
 )
 from traitlets import Unicode
 
-from autograde.course import Course
+from autograde.course import Course, GradingLimits
 from autograde.intake import grade_ids, inspect
 from autograde.pipeline import GradeResult, _failure_reason, make_api, read_score, record_outcome
+from autograde.safe_execute import HoldIfTampered
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: only the notebook is graded, in the sandbox
 
 
 # --------------------------------------------------------------------------- the task
@@ -69,10 +73,11 @@ class Task:
     lab: str
     student: str
     fingerprint: str
-    submission: dict[str, bytes]  # path relative to submitted/<student>/<lab>/ -> bytes
+    submission: dict[str, bytes]  # the notebook only: extra files could shadow labkit or the data
     lab_files: dict[str, bytes]  # non-notebook files of solutions/<lab>/ (nbgrader copies them)
     gradebook: bytes  # snapshot taken after release: assignment, notebooks, source cells
-    cell_timeout: int
+    limits: GradingLimits = field(default_factory=GradingLimits)
+    unsandboxed: bool = False
     threads: int = 1
     warnings: list[str] = field(default_factory=list)  # from intake, reported with the grade
     estimate: float = 0.0  # relative expected run time, for longest-first scheduling
@@ -118,7 +123,7 @@ def execute_task(task: Task, gpu: str | None = None, in_process: bool = False) -
             from autograde.worker import execute_in_course
 
             try:
-                ok, log = execute_in_course(root, task.lab, task.student, task.cell_timeout)
+                ok, log = execute_in_course(root, task.lab, task.student, task.limits, task.unsandboxed)
             except Exception as err:  # a grading bug must not take the worker process down
                 ok, log = False, f"error: {type(err).__name__}: {err}"
         else:
@@ -126,7 +131,8 @@ def execute_task(task: Task, gpu: str | None = None, in_process: bool = False) -
                    "LABKIT_THREADS": str(task.threads)}
             if gpu is not None:
                 env["CUDA_VISIBLE_DEVICES"] = gpu
-            cmd = [sys.executable, "-m", "autograde.worker", str(root), task.lab, task.student, str(task.cell_timeout)]
+            cmd = [sys.executable, "-m", "autograde.worker", str(root), task.lab, task.student,
+                   json.dumps(dataclasses.asdict(task.limits))] + (["--unsandboxed"] if task.unsandboxed else [])
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             ok, log = proc.returncode == 0, proc.stdout + proc.stderr
         executed = workspace / "autograded" / task.student / task.lab / f"{task.lab}.ipynb"
@@ -168,6 +174,7 @@ class ReplayOutputs(NbGraderPreprocessor):
 
 SCORING_PASS = [
     ReplayOutputs,
+    HoldIfTampered,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -182,6 +189,7 @@ def score_executed(course: Course, lab: str, student: str, executed_path: Path) 
     api = make_api(course, {
         "Autograde.autograde_preprocessors": SCORING_PASS,
         "ReplayOutputs.executed_path": str(executed_path),
+        "HoldIfTampered.held_directory": str(course.held_dir),
     })
     with contextlib.redirect_stdout(io.StringIO()):
         return api.autograde(lab, student, force=True, create=True)
@@ -264,7 +272,6 @@ def plan(course: Course, labs: Iterable[str], students: Iterable[str] | None, fo
     result = Plan()
     wanted = list(students) if students else course.students()
     snapshot = course.gradebook_path.read_bytes()
-    timeout = course.nbgrader_config().Execute.timeout
     for lab in labs:
         release_ids = grade_ids(nbformat.read(course.release_notebook(lab), as_version=4))
         lab_files = _read_tree(course.source_dir / lab, skip_notebooks=True)
@@ -277,15 +284,17 @@ def plan(course: Course, labs: Iterable[str], students: Iterable[str] | None, fo
             if not intake.ok:
                 result.done.append(GradeResult(student, lab, "error", reason=intake.error or ""))
                 continue
-            files = _read_tree(folder)
+            notebook = f"{lab}.ipynb"
+            files = {notebook: (folder / notebook).read_bytes()}
             fp = fingerprint(course, lab, files)
             if not force and already_graded(course, lab, student, fp):
                 score, top, manual = read_score(course, lab, student)
                 result.done.append(GradeResult(student, lab, "graded", score, top, manual,
                                                reason="unchanged since last run (skipped)"))
                 continue
-            task = Task(lab, student, fp, files, lab_files, snapshot, timeout, threads, intake.warnings)
-            task.estimate = lab_seconds * _answered_fraction(files.get(f"{lab}.ipynb", b""))
+            task = Task(lab, student, fp, files, lab_files, snapshot, course.limits, course.unsandboxed,
+                        threads, intake.warnings)
+            task.estimate = lab_seconds * _answered_fraction(files[notebook])
             result.tasks.append(task)
     # Longest first, so a long notebook does not start last and run alone at the end.
     result.tasks.sort(key=lambda t: t.estimate, reverse=True)
@@ -422,6 +431,11 @@ def autograde(
     labs = list(labs or course.labs())
     if not course.gradebook_path.exists():
         raise FileNotFoundError(f"{course.gradebook_path}: no gradebook; release the labs first (`make release`)")
+    from autograde.sandbox import require_sandbox
+
+    how = require_sandbox(course.unsandboxed)  # refuses when bwrap is missing and not asked
+    if progress:
+        print(f"kernels run in: {how}", file=sys.stderr)
     n_workers = workers or default_workers()
     cores = os.cpu_count() or 1
     threads = max(1, cores // n_workers) if not scheduler else 1

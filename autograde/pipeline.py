@@ -22,6 +22,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
 from autograde.course import Course
+from autograde.feedback_filters import feedback_preprocessors
 from autograde.intake import Intake, grade_ids, inspect
 
 # nbgrader shells out to `alembic` and jupyter to `python`: make sure both resolve to
@@ -37,7 +38,7 @@ class GradeResult:
 
     student: str
     lab: str
-    status: str  # "graded" | "error"
+    status: str  # "graded" | "error" | "held" (tampered kernel: kept for a TA, not scored)
     score: float = 0.0
     max_score: float = 0.0
     needs_manual: bool = False
@@ -93,9 +94,15 @@ def record_outcome(course: Course, outcome: dict, result: GradeResult) -> GradeR
     """Keep nbgrader's log for ``result``'s submission and fill in its score or failure reason."""
     log_dir = course.workspace / "logs" / result.lab
     log_dir.mkdir(parents=True, exist_ok=True)
-    (log_dir / f"{result.student}.log").write_text(outcome.get("log") or "")
+    log = outcome.get("log") or ""
+    (log_dir / f"{result.student}.log").write_text(log)
     if not outcome.get("success"):
-        result.reason = _failure_reason(outcome.get("log") or "", outcome.get("error") or "")
+        held = [line for line in (log + (outcome.get("error") or "")).splitlines() if "TAMPERED, held" in line]
+        if held:
+            result.status = "held"
+            result.reason = held[-1][held[-1].index("TAMPERED"):].strip()
+            return result
+        result.reason = _failure_reason(log, outcome.get("error") or "")
         return result
     try:
         result.score, result.max_score, result.needs_manual = read_score(course, result.lab, result.student)
@@ -132,7 +139,10 @@ def autograde(
     """Autograde every (student, lab) submission found, serially, with a progress bar."""
     from tqdm import tqdm
 
-    api = make_api(course)
+    from autograde.sandbox import require_sandbox
+
+    require_sandbox(course.unsandboxed)
+    api = make_api(course, course.grading_config())
     wanted = list(students) if students else course.students()
     jobs = [
         (lab, student)
@@ -160,8 +170,12 @@ def graded_submissions(course: Course, labs: Iterable[str] | None = None) -> lis
 
 
 def feedback(course: Course, pairs: Iterable[tuple[str, str]]) -> list[Path]:
-    """nbgrader's HTML feedback for each (lab, student) pair; one failure does not stop the rest."""
-    api = make_api(course)
+    """nbgrader's HTML feedback for each (lab, student) pair; one failure does not stop the rest.
+
+    Each test cell shows pass/fail, points and the failure message, never the hidden tests:
+    :mod:`autograde.feedback_filters` drops them from the sources and the tracebacks.
+    """
+    api = make_api(course, {"GenerateFeedback.preprocessors": feedback_preprocessors()})
     written = []
     for lab, student in pairs:
         with contextlib.redirect_stdout(io.StringIO()):

@@ -1,6 +1,6 @@
-"""Child process of a grading task: nbgrader's sanitize + Execute in a private course.
+"""Child process of a grading task: nbgrader's sanitize + SafeExecute in a private course.
 
-``python -m autograde.worker ROOT LAB STUDENT TIMEOUT`` where ROOT holds
+``python -m autograde.worker ROOT LAB STUDENT LIMITS_JSON [--unsandboxed]`` where ROOT holds
 ``solutions/<lab>/`` (data files), ``autograde/gradebook.db`` (a snapshot) and
 ``autograde/submitted/<student>/<lab>/``. The executed notebook is written to
 ``autograde/autograded/<student>/<lab>/<lab>.ipynb``; scoring happens in the parent's
@@ -9,30 +9,37 @@ single writer (see autograde.parallel). Exit status 0 means executed.
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 from pathlib import Path
 
-from nbgrader.preprocessors import Execute
-
-from autograde.course import Course
+from autograde.course import Course, GradingLimits
 from autograde.pipeline import make_api
+from autograde.safe_execute import SafeExecute
 
 
-def execute_in_course(root: Path, lab: str, student: str, timeout: int) -> tuple[bool, str]:
-    """nbgrader's sanitize + Execute for one submission of the private course at ``root``.
+def execute_in_course(root: Path, lab: str, student: str, limits: GradingLimits,
+                      unsandboxed: bool = False) -> tuple[bool, str]:
+    """nbgrader's sanitize + SafeExecute (sandboxed kernel, limits, decoys) for one
+    submission of the private course at ``root``. Student code runs only in the kernel,
+    which sees its scratch folder and nothing of this course (gradebook, other files).
 
     Returns (executed, nbgrader's log and error text).
     """
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    course = Course(root=root, workspace=root / "autograde", release=root / "labs")
-    api = make_api(course, {"Autograde.autograde_preprocessors": [Execute], "Execute.timeout": timeout})
+    course = Course(root=root, workspace=root / "autograde", release=root / "labs",
+                    limits=limits, unsandboxed=unsandboxed)
+    overrides = course.grading_config()
+    overrides["Autograde.autograde_preprocessors"] = [SafeExecute]  # scoring happens in the writer
+    api = make_api(course, overrides)
     outcome = api.autograde(lab, student, force=True, create=True)
     return bool(outcome.get("success")), (outcome.get("log") or "") + (outcome.get("error") or "")
 
 
 def main(argv: list[str]) -> int:
-    ok, log = execute_in_course(Path(argv[1]), argv[2], argv[3], int(argv[4]))
+    limits = GradingLimits(**json.loads(argv[4]))
+    ok, log = execute_in_course(Path(argv[1]), argv[2], argv[3], limits, "--unsandboxed" in argv[5:])
     if not ok:
         print(log, file=sys.stderr)
     return 0 if ok else 1

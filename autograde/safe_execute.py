@@ -1,0 +1,228 @@
+"""nbgrader's ``Execute``, hardened for hostile notebooks, and the tamper hold.
+
+:class:`SafeExecute` replaces ``Execute`` in every grading path. On top of nbgrader it:
+
+* runs the kernel through :class:`autograde.sandbox.SandboxedKernelManager` (bubblewrap,
+  memory/process/file limits);
+* enforces a time limit for the whole notebook as well as per cell, so a notebook whose
+  every cell loops forever costs one budget, not one timeout per cell;
+* survives a dead kernel (``sys.exit`` is harmless, but ``os._exit``, a crash or a
+  watchdog kill are not): the cell that killed it gets an error saying why, and every
+  later code cell gets a "not run" error, so an unexecuted test can never count as passed;
+* caps how much output a notebook may produce (a print loop must not fill the grader's memory);
+* removes files the student added next to the notebook, so nothing submitted can shadow
+  ``labkit``, ``torch`` or the lab's data;
+* inserts **decoy checks** after every graded test cell and at the end. A decoy must fail in
+  an honest kernel (it asserts something false, through the same helpers real tests use).
+  If any decoy *passes*, the kernel was tampered with (monkeypatched checks or builtins,
+  input transformers, silenced tracebacks...), and the notebook is marked so that
+  :class:`HoldIfTampered` stops it before scoring and keeps it for a TA instead.
+  Decoys are removed again before the notebook goes on to nbgrader's scoring.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool, Integer, List, Unicode
+
+from autograde.sandbox import SandboxedKernelManager
+
+DECOY_KEY = "autograde_decoy"
+
+# Each decoy is a check that must fail. They use what real tests use (plain assert,
+# labkit.checks, torch.testing, numpy.testing, an explicit raise), so tampering with
+# any of those, or with how errors reach the grader, makes at least one of them pass.
+_DECOYS = (
+    "assert {a} == {b}, 'expected {b}, got {a}'",
+    "import labkit.checks as _lk_checks\nimport torch as _lk_torch\n"
+    "_lk_checks.assert_close(_lk_torch.tensor([{a}.0]), _lk_torch.tensor([{b}.0]), 'result')",
+    "import labkit.checks as _lk_checks\n_lk_checks.assert_equal({a}, {b}, 'answer')",
+    "import torch as _lk_torch\n_lk_torch.testing.assert_close(_lk_torch.tensor({a}.0), _lk_torch.tensor({b}.0))",
+    "import numpy as _lk_np\n_lk_np.testing.assert_allclose({a}.0, {b}.0)",
+    "raise AssertionError('value {a} is not {b}')",
+)
+
+
+def _decoy_cell(seed: str, index: int) -> NotebookNode:
+    digest = hashlib.sha256(f"{seed}:{index}".encode()).digest()
+    a, b = 2 + digest[0], 300 + digest[1]  # always different
+    source = _DECOYS[digest[2] % len(_DECOYS)].format(a=a, b=b)
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata[DECOY_KEY] = True
+    return cell
+
+
+def _is_test_cell(cell: NotebookNode) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class SafeExecute(Execute):
+    """``Execute`` with a sandboxed kernel, a notebook time limit, output caps and decoys."""
+
+    notebook_timeout = Integer(1200, help="seconds for the whole notebook").tag(config=True)
+    max_output_bytes = Integer(5 * 1024**2, help="bytes of output kept for the whole notebook").tag(config=True)
+    decoys = Bool(True, help="insert decoy checks to detect a tampered kernel").tag(config=True)
+    remove_extra_files = Bool(True, help="delete files submitted next to the notebook").tag(config=True)
+    keep_files = List(Unicode(), help="files next to the notebook that may stay (the lab's own)").tag(config=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(**kwargs)
+
+    # ------------------------------------------------------------------ output cap
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(str(msg.get("content", "")))
+        self._output_bytes += size
+        if self._output_bytes > self.max_output_bytes:
+            if not self._truncated:
+                self._truncated = True
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stdout",
+                    text=f"\n[output truncated: the notebook printed more than {self.max_output_bytes // 1024**2} MiB]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    # ------------------------------------------------------------------ the run
+
+    def _remove_extra_files(self, folder: Path, notebook_name: str) -> list[str]:
+        keep = set(self.keep_files) | {notebook_name}
+        removed = []
+        for path in sorted(folder.rglob("*"), reverse=True):
+            rel = path.relative_to(folder).as_posix()
+            if path.is_file() or path.is_symlink():
+                if rel not in keep:
+                    path.unlink()
+                    removed.append(rel)
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        return removed
+
+    def preprocess(self, nb, resources=None, km=None):
+        resources = resources or {}
+        meta = resources.setdefault("metadata", {})
+        path = Path(meta.get("path") or os.getcwd())
+        notebook_name = f"{meta.get('name', 'notebook')}.ipynb"
+        removed = self._remove_extra_files(path, notebook_name) if self.remove_extra_files else []
+
+        seed = f"{resources.get('nbgrader', {}).get('student', '')}:{len(nb.cells)}"
+        if self.decoys:
+            cells = []
+            for cell in nb.cells:
+                cells.append(cell)
+                if _is_test_cell(cell):
+                    cells.append(_decoy_cell(seed, len(cells)))
+            cells.append(_decoy_cell(seed, len(cells)))
+            nb.cells = cells
+
+        NotebookClient.__init__(self, nb, km)
+        self.kernel_manager_class = SandboxedKernelManager
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self._output_bytes, self._truncated = 0, False
+        cell_timeout = self.timeout
+        deadline = time.monotonic() + self.notebook_timeout
+        stopped = ""
+        try:
+            with self.setup_kernel():
+                assert self.kc is not None
+                info = self.wait_for_reply(self.kc.kernel_info())
+                assert info
+                self.nb.metadata["language_info"] = info["content"]["language_info"]
+                for index, cell in enumerate(self.nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    if stopped:
+                        cell.outputs = [_error("NotRun", f"not run: {stopped}")]
+                        continue
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        stopped = f"the notebook ran out of time (limit {self.notebook_timeout} s for the whole notebook)"
+                        cell.outputs = [_error("NotebookTimeout", stopped)]
+                        continue
+                    self.timeout = max(1, min(cell_timeout or math.inf, math.ceil(remaining)))
+                    try:
+                        self.preprocess_cell(cell, resources, index)
+                    except (DeadKernelError, CellTimeoutError) as err:
+                        stopped = self._why_stopped(err)
+                        cell.outputs = list(cell.get("outputs", [])) + [_error(type(err).__name__, stopped)]
+        finally:
+            self.timeout = cell_timeout
+        self._check_decoys(removed)
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    def _why_stopped(self, err: Exception) -> str:
+        violation = getattr(self.km, "violation", "") if self.km is not None else ""
+        if violation:
+            return f"the kernel was stopped: it {violation}"
+        if isinstance(err, DeadKernelError):
+            return "the kernel died (the code exited the Python process or crashed it)"
+        return f"no output for too long ({err})"
+
+    def _check_decoys(self, removed: list[str]) -> None:
+        info = {}
+        if removed:
+            info["removed_files"] = removed
+        passed = []
+        kept = []
+        previous = "the start"
+        for cell in self.nb.cells:
+            if cell.metadata.get(DECOY_KEY):
+                ran = cell.get("execution_count") is not None or cell.get("outputs")
+                failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+                if ran and not failed:
+                    passed.append(previous)
+                continue
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id:
+                previous = grade_id
+            kept.append(cell)
+        self.nb.cells = kept
+        if passed:
+            info["tampered"] = (
+                f"a decoy check that must fail passed after {', '.join(passed[:3])}"
+                + (f" and {len(passed) - 3} more" if len(passed) > 3 else "")
+                + ": the kernel was tampered with (checks, builtins, input transformers or tracebacks)"
+            )
+        if info:
+            self.nb.metadata["autograde"] = info
+
+
+class TamperedError(RuntimeError):
+    """Raised to stop nbgrader from scoring a notebook whose kernel was tampered with."""
+
+
+class HoldIfTampered(NbGraderPreprocessor):
+    """Before scoring: a notebook flagged by :class:`SafeExecute` is kept for a TA, not scored."""
+
+    held_directory = Unicode("", help="where held notebooks are copied for review").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        reason = nb.metadata.get("autograde", {}).get("tampered")
+        if not reason:
+            return nb, resources
+        if self.held_directory:
+            info = resources.get("nbgrader", {})
+            target = Path(self.held_directory) / info.get("assignment", "lab") / f"{info.get('student', 'student')}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            nbformat.write(nb, str(tmp))
+            shutil.move(tmp, target)
+        raise TamperedError(f"TAMPERED, held for TA review: {reason}")
