@@ -18,10 +18,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Quiet pip about this machine's local package mirrors; keep real errors.
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: setup system-packages demo release autograde feedback grades lab test test-fast lint bench clean help
+.PHONY: setup system-packages demo release autograde feedback grades report lab test test-fast lint bench clean help
 
 help:
-	@echo "make setup | demo | test | release | autograde LAB=<id|all> | feedback | grades | lab | bench | lint | clean"
+	@echo "make setup | demo | test | release | autograde LAB=<id|all> | feedback | grades | report | lab | bench | lint | clean"
 
 # Debian packages the grader's sandbox (bubblewrap) and the browser test (chromium) need.
 SYSTEM_PACKAGES := bubblewrap chromium
@@ -66,8 +66,17 @@ feedback: setup
 grades: setup
 	$(PY) -m autograde grades
 
+report: setup
+	$(PY) -m autograde report --lab $(LAB)
+
+# JupyterLab for students on the released labs, with nbgrader's student tools only (Assignment
+# List, Validate): jupyter_student/ hides Formgrader, Create Assignment and Course List through
+# JUPYTER_CONFIG_PATH, for this command only (no global or user Jupyter config is changed).
+# It runs from the repository root so that Validate reads nbgrader_config.py, as grading does.
+STUDENT_JUPYTER := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter_student$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
+
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=labs
+	$(STUDENT_JUPYTER) $(VENV)/bin/jupyter lab --notebook-dir=labs $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
 	# one torch thread per notebook kernel: xdist already runs one grading worker per core

@@ -76,6 +76,15 @@ def cmd_grades(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(course: Course, args: argparse.Namespace) -> int:
+    from autograde import report
+
+    index = report.build(course, _labs(course, args.lab))
+    print(f"wrote {index} (score histograms, pass rate per test cell, submissions not graded)")
+    print(f"wrote {index.with_name('grades_by_cell.csv')}")
+    return 0
+
+
 def cmd_demo(course: Course, args: argparse.Namespace) -> int:
     start = time.perf_counter()
     labs = _labs(course, args.lab)
@@ -120,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         ("autograde", cmd_autograde, "autograde every submission found"),
         ("feedback", cmd_feedback, "HTML feedback for graded submissions"),
         ("grades", cmd_grades, "export nbgrader's CSV and the per-test-cell CSV"),
+        ("report", cmd_report, "class report: score histograms and pass rate per test cell (HTML, PNG)"),
         ("demo", cmd_demo, "release, grade the samples, feedback, grades, table"),
         ("bench", cmd_bench, "time each lab's solution: executed and autograded"),
     ):

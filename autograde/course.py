@@ -89,6 +89,14 @@ class Course:
         return self.workspace / "held"
 
     @property
+    def notes_dir(self) -> Path:
+        """Per-submission notes from the last grading run (timeouts, limits, ignored files)."""
+        return self.workspace / "notes"
+
+    def notes_path(self, lab: str, student: str) -> Path:
+        return self.notes_dir / lab / f"{student}.json"
+
+    @property
     def gradebook_path(self) -> Path:
         return self.workspace / "gradebook.db"
 
@@ -138,6 +146,10 @@ class Course:
         # nbgrader 0.9.6's add_missing_cells crashes (KeyError) when two neighbouring grade
         # cells were deleted, so deleted cells are left out and score 0 (intake says which).
         c.OverwriteCells.add_missing_cells = False
+        # Feedback (ours, the nbgrader CLI and formgrader alike) never shows hidden tests.
+        from autograde.feedback_filters import feedback_preprocessors
+
+        c.GenerateFeedback.preprocessors = feedback_preprocessors()
         return c
 
     def grading_config(self) -> dict:
@@ -177,4 +189,5 @@ class Course:
             "SandboxedKernelManager.max_file_bytes": limits.max_file_bytes,
             "SandboxedKernelManager.tmp_bytes": limits.tmp_bytes,
             "HoldIfTampered.held_directory": str(self.held_dir),
+            "HoldIfTampered.notes_directory": str(self.notes_dir),
         }

@@ -190,6 +190,7 @@ def score_executed(course: Course, lab: str, student: str, executed_path: Path) 
         "Autograde.autograde_preprocessors": SCORING_PASS,
         "ReplayOutputs.executed_path": str(executed_path),
         "HoldIfTampered.held_directory": str(course.held_dir),
+        "HoldIfTampered.notes_directory": str(course.notes_dir),
     })
     with contextlib.redirect_stdout(io.StringIO()):
         return api.autograde(lab, student, force=True, create=True)

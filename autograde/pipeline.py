@@ -90,6 +90,16 @@ def read_score(course: Course, lab: str, student: str) -> tuple[float, float, bo
         return float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade)
 
 
+def grading_notes(course: Course, lab: str, student: str) -> list[str]:
+    """What SafeExecute noticed while running this submission (timeouts, dead kernel, ...)."""
+    import json
+
+    try:
+        return list(json.loads(course.notes_path(lab, student).read_text()).get("events", []))
+    except (OSError, ValueError):
+        return []
+
+
 def record_outcome(course: Course, outcome: dict, result: GradeResult) -> GradeResult:
     """Keep nbgrader's log for ``result``'s submission and fill in its score or failure reason."""
     log_dir = course.workspace / "logs" / result.lab
@@ -110,7 +120,7 @@ def record_outcome(course: Course, outcome: dict, result: GradeResult) -> GradeR
         result.reason = "nbgrader reported success but the gradebook has no submission"
         return result
     result.status = "graded"
-    result.reason = "; ".join(result.warnings)
+    result.reason = "; ".join([*result.warnings, *grading_notes(course, result.lab, result.student)])
     return result
 
 

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -66,6 +67,11 @@ def _decoy_cell(seed: str, index: int) -> NotebookNode:
 def _is_test_cell(cell: NotebookNode) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _cell_name(cell: NotebookNode, index: int) -> str:
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {grade_id}" if grade_id else f"cell {index + 1}"
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -136,6 +142,7 @@ class SafeExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self._output_bytes, self._truncated = 0, False
+        self._events: list[str] = []
         cell_timeout = self.timeout
         deadline = time.monotonic() + self.notebook_timeout
         stopped = ""
@@ -157,11 +164,18 @@ class SafeExecute(Execute):
                         cell.outputs = [_error("NotebookTimeout", stopped)]
                         continue
                     self.timeout = max(1, min(cell_timeout or math.inf, math.ceil(remaining)))
+                    name = _cell_name(cell, index)
                     try:
                         self.preprocess_cell(cell, resources, index)
                     except (DeadKernelError, CellTimeoutError) as err:
                         stopped = self._why_stopped(err)
                         cell.outputs = list(cell.get("outputs", [])) + [_error(type(err).__name__, stopped)]
+                        self._events.append(f"{name}: {stopped}; later cells not run")
+                        continue
+                    if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+                        self._events.append(f"{name}: timed out after {self.timeout} s and was interrupted")
+                if stopped.startswith("the notebook ran out"):
+                    self._events.append(stopped)
         finally:
             self.timeout = cell_timeout
         self._check_decoys(removed)
@@ -177,9 +191,13 @@ class SafeExecute(Execute):
         return f"no output for too long ({err})"
 
     def _check_decoys(self, removed: list[str]) -> None:
-        info = {}
+        info: dict = {}
         if removed:
-            info["removed_files"] = removed
+            self._events.insert(0, f"ignored extra file(s) {', '.join(removed[:5])}: only the notebook is graded")
+        if self._truncated:
+            self._events.append(f"output truncated at {self.max_output_bytes // 1024**2} MiB")
+        if self._events:
+            info["events"] = self._events
         passed = []
         kept = []
         previous = "the start"
@@ -210,16 +228,26 @@ class TamperedError(RuntimeError):
 
 
 class HoldIfTampered(NbGraderPreprocessor):
-    """Before scoring: a notebook flagged by :class:`SafeExecute` is kept for a TA, not scored."""
+    """Before scoring: a notebook flagged by :class:`SafeExecute` is kept for a TA, not scored.
+
+    Also writes what happened while it ran (timeouts, a dead kernel, truncated output,
+    ignored files) to ``notes_directory/<lab>/<student>.json`` for the TA's report.
+    """
 
     held_directory = Unicode("", help="where held notebooks are copied for review").tag(config=True)
+    notes_directory = Unicode("", help="where per-submission grading notes are written").tag(config=True)
 
     def preprocess(self, nb, resources):
-        reason = nb.metadata.get("autograde", {}).get("tampered")
+        info = resources.get("nbgrader", {})
+        notes = nb.metadata.get("autograde", {})
+        if self.notes_directory:
+            target = Path(self.notes_directory) / info.get("assignment", "lab") / f"{info.get('student', 'student')}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps({"events": notes.get("events", []), "tampered": notes.get("tampered", "")}))
+        reason = notes.get("tampered")
         if not reason:
             return nb, resources
         if self.held_directory:
-            info = resources.get("nbgrader", {})
             target = Path(self.held_directory) / info.get("assignment", "lab") / f"{info.get('student', 'student')}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".tmp")
