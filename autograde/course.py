@@ -84,6 +84,12 @@ class Course:
         return self.workspace / "exports"
 
     @property
+    def staged_dir(self) -> Path:
+        """What nbgrader grades: each submission's notebook with the release's grading
+        metadata restored, and its timestamp (students' own folders are only read)."""
+        return self.workspace / "staged"
+
+    @property
     def held_dir(self) -> Path:
         """Notebooks held for TA review because their kernel was tampered with."""
         return self.workspace / "held"

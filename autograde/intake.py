@@ -66,7 +66,21 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def inspect(submission_dir: Path, lab: str, student: str, release_ids: list[str]) -> Intake:
+_GRADING_KEYS = ("grade", "solution", "locked", "points", "task")
+
+
+def grading_metadata(nb: nbformat.NotebookNode) -> dict[str, dict]:
+    """grade_id -> the nbgrader flags that decide grading (points, grade, solution, locked)."""
+    found = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade_id"):
+            found.setdefault(meta["grade_id"], {k: meta.get(k) for k in _GRADING_KEYS})
+    return found
+
+
+def inspect(submission_dir: Path, lab: str, student: str, release_ids: list[str],
+            release_meta: dict[str, dict] | None = None) -> Intake:
     """Inspect one submission folder against the lab's released grade cells."""
     result = Intake(student=student, lab=lab)
     expected = submission_dir / f"{lab}.ipynb"
@@ -90,7 +104,8 @@ def inspect(submission_dir: Path, lab: str, student: str, release_ids: list[str]
         result.error = f"{where}/{err}"
         return result
     found = grade_ids(nb)
-    missing = [gid for gid in release_ids if gid not in found]
+    present = set(found) | set(grading_metadata(nb))  # an unflagged test cell is edited, not deleted
+    missing = [gid for gid in release_ids if gid not in present]
     duplicated = sorted({gid for gid in found if found.count(gid) > 1})
     if missing:
         result.warnings.append(
@@ -98,4 +113,48 @@ def inspect(submission_dir: Path, lab: str, student: str, release_ids: list[str]
         )
     if duplicated:
         result.warnings.append(f"duplicated graded cell(s) {', '.join(duplicated)}: duplicates ignored")
+    if release_meta:
+        submitted = grading_metadata(nb)
+        order = [gid for gid in submitted if gid in release_meta]
+        if order != [gid for gid in release_meta if gid in submitted]:
+            result.warnings.append("graded cells reordered: the notebook is run in the submitted order")
+        edited = sorted(gid for gid, meta in submitted.items() if gid in release_meta and meta != release_meta[gid])
+        if edited:
+            result.warnings.append(
+                f"nbgrader metadata edited in {', '.join(edited[:4])}: points and flags restored from the release")
+    extras = sorted(p.relative_to(submission_dir).as_posix() for p in submission_dir.rglob("*")
+                    if p.is_file() and p != expected and p.name != "timestamp.txt"
+                    and ".ipynb_checkpoints" not in p.parts)  # nbgrader's own submission time
+    if extras:
+        result.warnings.append(f"extra file(s) ignored ({', '.join(extras[:4])}"
+                               + (f" and {len(extras) - 4} more" if len(extras) > 4 else "") + "): only the notebook is graded")
     return result
+
+
+def restore_grading_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The submission with the release's nbgrader metadata, so edits cannot change grading.
+
+    Cells keep the student's content and order. A cell whose grade_id the release knows
+    gets the release's metadata back (points, flags, checksum); a repeated grade_id or one
+    the release does not know loses its nbgrader metadata and becomes an ordinary cell.
+    nbgrader itself stops with an error on such notebooks (duplicate cells, edited flags);
+    restored, they are graded, and intake's warnings say what was changed.
+    """
+    official = {}
+    for cell in release.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade_id"):
+            official[meta["grade_id"]] = (cell.cell_type, dict(meta))
+    restored = nbformat.from_dict(nb)
+    seen: set[str] = set()
+    for cell in restored.cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        gid = meta.get("grade_id") if isinstance(meta, dict) else None
+        if gid in official and gid not in seen and cell.cell_type == official[gid][0]:
+            cell.metadata["nbgrader"] = dict(official[gid][1])
+            seen.add(gid)
+        else:
+            del cell.metadata["nbgrader"]
+    return restored

@@ -56,8 +56,15 @@ from nbgrader.preprocessors import (
 from traitlets import Unicode
 
 from autograde.course import Course, GradingLimits
-from autograde.intake import grade_ids, inspect
-from autograde.pipeline import GradeResult, _failure_reason, make_api, read_score, record_outcome
+from autograde.intake import grade_ids, grading_metadata, inspect
+from autograde.pipeline import (
+    GradeResult,
+    _failure_reason,
+    grading_api,
+    read_score,
+    record_outcome,
+    stage_submission,
+)
 from autograde.safe_execute import HoldIfTampered
 
 STATE_VERSION = 2  # 2: only the notebook is graded, in the sandbox
@@ -186,7 +193,7 @@ SCORING_PASS = [
 
 def score_executed(course: Course, lab: str, student: str, executed_path: Path) -> dict:
     """nbgrader's Autograde on the real course, with outputs replayed instead of executed."""
-    api = make_api(course, {
+    api = grading_api(course, {
         "Autograde.autograde_preprocessors": SCORING_PASS,
         "ReplayOutputs.executed_path": str(executed_path),
         "HoldIfTampered.held_directory": str(course.held_dir),
@@ -274,25 +281,30 @@ def plan(course: Course, labs: Iterable[str], students: Iterable[str] | None, fo
     wanted = list(students) if students else course.students()
     snapshot = course.gradebook_path.read_bytes()
     for lab in labs:
-        release_ids = grade_ids(nbformat.read(course.release_notebook(lab), as_version=4))
+        release_nb = nbformat.read(course.release_notebook(lab), as_version=4)
+        release_ids, release_meta = grade_ids(release_nb), grading_metadata(release_nb)
         lab_files = _read_tree(course.source_dir / lab, skip_notebooks=True)
         lab_seconds = _lab_seconds(course, lab)
         for student in wanted:
             folder = course.submission_dir(lab, student)
             if not folder.is_dir():
                 continue
-            intake = inspect(folder, lab, student, release_ids)
+            intake = inspect(folder, lab, student, release_ids, release_meta)
             if not intake.ok:
                 result.done.append(GradeResult(student, lab, "error", reason=intake.error or ""))
                 continue
             notebook = f"{lab}.ipynb"
-            files = {notebook: (folder / notebook).read_bytes()}
-            fp = fingerprint(course, lab, files)
+            # the notebook and nbgrader's timestamp (late penalties) are graded, nothing else
+            original = {name: (folder / name).read_bytes() for name in (notebook, "timestamp.txt")
+                        if (folder / name).is_file()}
+            fp = fingerprint(course, lab, original)
             if not force and already_graded(course, lab, student, fp):
                 score, top, manual = read_score(course, lab, student)
                 result.done.append(GradeResult(student, lab, "graded", score, top, manual,
                                                reason="unchanged since last run (skipped)"))
                 continue
+            course.notes_path(lab, student).unlink(missing_ok=True)
+            files = stage_submission(course, lab, student, release_nb)  # what the writer scores too
             task = Task(lab, student, fp, files, lab_files, snapshot, course.limits, course.unsandboxed,
                         threads, intake.warnings)
             task.estimate = lab_seconds * _answered_fraction(files[notebook])

@@ -23,7 +23,7 @@ from nbgrader.coursedir import CourseDirectory
 
 from autograde.course import Course
 from autograde.feedback_filters import feedback_preprocessors
-from autograde.intake import Intake, grade_ids, inspect
+from autograde.intake import Intake, grade_ids, grading_metadata, inspect, restore_grading_metadata
 
 # nbgrader shells out to `alembic` and jupyter to `python`: make sure both resolve to
 # this interpreter's environment even when the venv is not activated.
@@ -124,15 +124,43 @@ def record_outcome(course: Course, outcome: dict, result: GradeResult) -> GradeR
     return result
 
 
+def stage_submission(course: Course, lab: str, student: str, release_nb: nbformat.NotebookNode) -> dict[str, bytes]:
+    """Copy what is graded into ``staged/<student>/<lab>/``: the notebook with the release's
+    grading metadata restored (see intake.restore_grading_metadata) and nbgrader's
+    timestamp. Returns the staged files; the student's folder is only read."""
+    import shutil
+
+    folder = course.submission_dir(lab, student)
+    notebook = f"{lab}.ipynb"
+    files = {name: (folder / name).read_bytes() for name in (notebook, "timestamp.txt") if (folder / name).is_file()}
+    restored = restore_grading_metadata(nbformat.reads(files[notebook].decode(), as_version=4), release_nb)
+    files[notebook] = nbformat.writes(restored).encode()
+    target = course.staged_dir / student / lab
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name, blob in files.items():
+        (target / name).write_bytes(blob)
+    return files
+
+
+def grading_api(course: Course, overrides: dict | None = None) -> NbGraderAPI:
+    """The API that grades: reads submissions from ``staged/``, runs SafeExecute (unless overridden)."""
+    config = {**course.grading_config(), "CourseDirectory.submitted_directory": str(course.staged_dir)}
+    return make_api(course, {**config, **(overrides or {})})
+
+
 def autograde_one(course: Course, api: NbGraderAPI, lab: str, student: str, force: bool = True) -> GradeResult:
     """Inspect then autograde one submission; never raises for a bad submission."""
     start = time.perf_counter()
-    release_ids = grade_ids(nbformat.read(course.release_notebook(lab), as_version=4))
-    intake: Intake = inspect(course.submission_dir(lab, student), lab, student, release_ids)
+    release_nb = nbformat.read(course.release_notebook(lab), as_version=4)
+    release_ids, release_meta = grade_ids(release_nb), grading_metadata(release_nb)
+    intake: Intake = inspect(course.submission_dir(lab, student), lab, student, release_ids, release_meta)
     result = GradeResult(student=student, lab=lab, status="error", warnings=list(intake.warnings))
     if not intake.ok:
         result.reason = intake.error or ""
     else:
+        stage_submission(course, lab, student, release_nb)
+        course.notes_path(lab, student).unlink(missing_ok=True)
         with contextlib.redirect_stdout(io.StringIO()):
             outcome = api.autograde(lab, student, force=force, create=True)
         record_outcome(course, outcome, result)
@@ -152,7 +180,7 @@ def autograde(
     from autograde.sandbox import require_sandbox
 
     require_sandbox(course.unsandboxed)
-    api = make_api(course, course.grading_config())
+    api = grading_api(course)
     wanted = list(students) if students else course.students()
     jobs = [
         (lab, student)

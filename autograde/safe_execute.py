@@ -188,12 +188,12 @@ class SafeExecute(Execute):
             return f"the kernel was stopped: it {violation}"
         if isinstance(err, DeadKernelError):
             return "the kernel died (the code exited the Python process or crashed it)"
-        return f"no output for too long ({err})"
+        return "the cell ran past its time limit and did not stop when interrupted"
 
     def _check_decoys(self, removed: list[str]) -> None:
         info: dict = {}
-        if removed:
-            self._events.insert(0, f"ignored extra file(s) {', '.join(removed[:5])}: only the notebook is graded")
+        if removed:  # intake already reported them; kept here for the held notebook's record
+            info["removed_files"] = removed
         if self._truncated:
             self._events.append(f"output truncated at {self.max_output_bytes // 1024**2} MiB")
         if self._events:

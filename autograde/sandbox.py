@@ -181,10 +181,14 @@ class Watchdog(threading.Thread):
                     rss += proc.memory_info().rss
                 except psutil.Error:
                     continue
-            if rss > self.memory_bytes:
-                self.violation = f"used {rss / GIB:.1f} GiB of memory (limit {self.memory_bytes / GIB:g} GiB)"
-            elif len(tree) > self.max_processes + 2:  # bwrap's own two processes do not count
-                self.violation = f"started more than {self.max_processes} processes (limit {self.max_processes})"
+            if len(tree) > self.max_processes // 2 + 2:  # bwrap's own two processes do not count
+                # processes, not threads: RLIMIT_NPROC (max_processes) already caps both together
+                self.violation = f"started more than {self.max_processes // 2} processes"
+            elif rss > self.memory_bytes:
+                # RSS counts pages shared by forked children once per child; confirm with PSS
+                used = _proportional_memory(tree)
+                if used > self.memory_bytes:
+                    self.violation = f"used {used / GIB:.1f} GiB of memory (limit {self.memory_bytes / GIB:g} GiB)"
             if self.violation:
                 for proc in reversed(tree):
                     try:
@@ -192,6 +196,22 @@ class Watchdog(threading.Thread):
                     except psutil.Error:
                         continue
                 return
+
+
+def _proportional_memory(tree) -> int:
+    """Sum of PSS (shared pages split between the processes sharing them) over ``tree``."""
+    import psutil
+
+    total = 0
+    for proc in tree:
+        try:
+            total += proc.memory_full_info().pss
+        except (psutil.Error, AttributeError):
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                continue
+    return total
 
 
 class SandboxedKernelManager(AsyncKernelManager):

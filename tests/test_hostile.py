@@ -1,0 +1,128 @@
+"""Hostile and broken submissions (tests/hostile_corpus.py) get the score and the one-line
+reason they deserve, in one parallel grading run beside honest ones; originals stay
+untouched, and the sandbox really keeps student code away from solutions/ and the network."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import socket
+
+import nbformat
+import pytest
+from conftest import make_course
+from hostile_corpus import CASES, LAB, apply_edit
+
+from autograde import parallel, pipeline, samples
+from autograde.course import REPO_ROOT, GradingLimits
+from autograde.sandbox import sandbox_status
+
+pytestmark = [pytest.mark.xdist_group("hostile"), pytest.mark.notebook]
+
+# Small limits so the corpus grades in a couple of minutes; honest lab1 needs ~10 s and <1 GiB.
+LIMITS = GradingLimits(cell_timeout_s=20, notebook_timeout_s=60, memory_bytes=1024**3,
+                       max_processes=64, max_output_bytes=2 * 1024**2)
+
+
+def _digest(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded_corpus(tmp_path_factory):
+    ok, why = sandbox_status()
+    if not ok:
+        pytest.fail(f"the sandbox is required for this test: {why}")
+    import dataclasses
+
+    course = dataclasses.replace(make_course(tmp_path_factory.mktemp("hostile")), limits=LIMITS)
+    pipeline.release(course, [LAB])
+    release = nbformat.read(course.release_notebook(LAB), as_version=4)
+    reference = samples._solution_sources(nbformat.read(course.source_notebook(LAB), as_version=4))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # the grader's own loopback: the sandboxed kernel must not reach it
+    port = listener.getsockname()[1]
+    for case in CASES:
+        solutions = dict(reference)
+        for cell, code in case.replace.items():
+            solutions[cell] = code
+        for cell, code in case.prepend.items():
+            solutions[cell] = code + solutions[cell]
+        nb = apply_edit(samples.fill_solutions(release, solutions), case.edit)
+        if case.append_cell:
+            code = case.append_cell.replace("__LABKIT__", str(REPO_ROOT / "labkit"))
+            nb.cells.append(nbformat.v4.new_code_cell(code.replace('"PROBE_PORT", "1"', f'"PROBE_PORT", "{port}"')))
+        path = samples.write_submission(course, LAB, case.student, nb if case.raw is None else case.raw)
+        if case.rename_to:
+            path.rename(path.with_name(case.rename_to))
+        for rel, text in case.extra_files.items():
+            (path.parent / rel).parent.mkdir(parents=True, exist_ok=True)
+            (path.parent / rel).write_text(text)
+    before = {s: _digest(course.submitted_dir / s) for s in course.students()}
+    results = {r.student: r for r in parallel.autograde(course, [LAB], workers=2, progress=False)}
+    after = {s: _digest(course.submitted_dir / s) for s in course.students()}
+    listener.close()
+    return course, results, before, after
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.student for c in CASES])
+def test_each_case_gets_its_score_and_reason(graded_corpus, case):
+    course, results, _, _ = graded_corpus
+    result = results[case.student]
+    assert result.status == case.status, f"{case.what}: {result.status}: {result.reason}"
+    if case.score is not None:
+        assert result.score == case.score, f"{case.what}: {result.score} (reason: {result.reason})"
+    assert re.search(case.reason, result.reason), f"{case.what}: reason was {result.reason!r}"
+
+
+def test_every_submission_has_a_row_and_the_gradebook_is_sound(graded_corpus):
+    import sqlite3
+
+    course, results, _, _ = graded_corpus
+    assert set(results) == {c.student for c in CASES}
+    with sqlite3.connect(course.gradebook_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_held_submissions_are_kept_for_review_and_not_scored(graded_corpus):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    course, results, _, _ = graded_corpus
+    held = [s for s, r in results.items() if r.status == "held"]
+    assert held
+    for student in held:
+        assert (course.held_dir / LAB / f"{student}.ipynb").exists()
+        with Gradebook(course.db_url) as gb:
+            try:
+                sub = gb.find_submission(LAB, student)
+                assert not sub.notebooks[0].grades or sub.score == 0
+            except MissingEntry:
+                pass
+
+
+def test_honest_work_is_never_flagged(graded_corpus):
+    _, results, _, _ = graded_corpus
+    for case in CASES:
+        if case.status != "held":
+            assert "TAMPERED" not in results[case.student].reason
+
+
+def test_originals_are_untouched(graded_corpus):
+    _, _, before, after = graded_corpus
+    assert before == after
+
+
+def test_the_sandbox_blocks_solutions_gradebook_other_students_and_network(graded_corpus):
+    course, results, _, _ = graded_corpus
+    nb = nbformat.read(course.autograded_notebook(LAB, "sandbox-probe"), as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    probe = json.loads(re.search(r"PROBE (\{.*\})", text).group(1))
+    assert probe["solutions"] == "blocked: FileNotFoundError", probe
+    assert probe["repo_root"] == ["data", "labkit"] or set(probe["repo_root"]) <= {"data", "labkit", ".venv"}, probe
+    assert probe["gradebook_here"].startswith("blocked"), probe
+    assert probe["other_student"].startswith("blocked"), probe
+    assert probe["loopback"].startswith("blocked") and probe["internet"].startswith("blocked"), probe
+    assert probe["write_usr"].startswith("blocked") and probe["write_labkit"].startswith("blocked"), probe
