@@ -64,6 +64,7 @@ from autograde.pipeline import (
     read_score,
     record_outcome,
     stage_submission,
+    warm_dataset_cache,
 )
 from autograde.safe_execute import HoldIfTampered
 
@@ -447,6 +448,7 @@ def autograde(
     from autograde.sandbox import require_sandbox
 
     how = require_sandbox(course.unsandboxed)  # refuses when bwrap is missing and not asked
+    warm_dataset_cache()
     if progress:
         print(f"kernels run in: {how}", file=sys.stderr)
     n_workers = workers or default_workers()

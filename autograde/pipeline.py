@@ -124,6 +124,16 @@ def record_outcome(course: Course, outcome: dict, result: GradeResult) -> GradeR
     return result
 
 
+def warm_dataset_cache() -> None:
+    """Sandboxed kernels see data/ read-only: build the dataset caches before grading."""
+    try:
+        from labkit.data import warm_cache
+
+        warm_cache()
+    except Exception as err:  # a missing cache only makes grading slower
+        print(f"warning: could not build the dataset cache: {err}", file=sys.stderr)
+
+
 def stage_submission(course: Course, lab: str, student: str, release_nb: nbformat.NotebookNode) -> dict[str, bytes]:
     """Copy what is graded into ``staged/<student>/<lab>/``: the notebook with the release's
     grading metadata restored (see intake.restore_grading_metadata) and nbgrader's
@@ -180,6 +190,7 @@ def autograde(
     from autograde.sandbox import require_sandbox
 
     require_sandbox(course.unsandboxed)
+    warm_dataset_cache()
     api = grading_api(course)
     wanted = list(students) if students else course.students()
     jobs = [

@@ -126,3 +126,28 @@ def test_the_sandbox_blocks_solutions_gradebook_other_students_and_network(grade
     assert probe["other_student"].startswith("blocked"), probe
     assert probe["loopback"].startswith("blocked") and probe["internet"].startswith("blocked"), probe
     assert probe["write_usr"].startswith("blocked") and probe["write_labkit"].startswith("blocked"), probe
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_without_bubblewrap_the_grader_refuses_unless_asked(monkeypatch, asked):
+    from autograde import sandbox
+
+    monkeypatch.setattr(sandbox, "sandbox_status", lambda: (False, "bubblewrap (bwrap) is not installed"))
+    if asked:
+        assert sandbox.require_sandbox(True).startswith("UNSANDBOXED (asked for): bubblewrap")
+    else:
+        with pytest.raises(sandbox.SandboxUnavailable, match=r"cannot sandbox student code: .*--unsandboxed"):
+            sandbox.require_sandbox(False)
+
+
+def test_the_sandbox_binds_nothing_of_the_course_but_labkit_and_data(tmp_path):
+    from autograde.sandbox import bwrap_command
+
+    cmd = bwrap_command(["python", "-m", "ipykernel_launcher"], tmp_path / "scratch", tmp_path / "ipc",
+                        uid=-1, max_processes=64, max_file_bytes=1, tmp_bytes=1)
+    binds = [cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--bind", "--ro-bind")]
+    repo = [b for b in binds if b.startswith(str(REPO_ROOT)) and not b.startswith(str(REPO_ROOT / ".venv"))]
+    assert sorted(repo) == sorted([str(REPO_ROOT / "labkit"), str(REPO_ROOT / "data")])
+    writable = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--bind"]
+    assert writable == [str(tmp_path / "scratch"), str(tmp_path / "ipc")]
+    assert "--unshare-net" in cmd and "--unshare-pid" in cmd
