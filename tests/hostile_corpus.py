@@ -24,7 +24,7 @@ WRONG_PREDICT = "def perceptron_predict(x, w, b):\n    return torch.zeros(x.shap
 PROBE = r'''
 import json, os, socket, pathlib
 _found = {}
-for _name, _path in {"solutions": "/work/main/solutions", "repo_root": "/work/main",
+for _name, _path in {"solutions": "__REPO__/solutions", "repo_root": "__REPO__",
                      "gradebook_here": "../../../gradebook.db", "other_student": "../../other-student",
                      "root_home": "/root"}.items():
     try:
@@ -38,7 +38,7 @@ for _name, _addr in {"loopback": ("127.0.0.1", int(os.environ.get("PROBE_PORT", 
         _found[_name] = "connected"
     except OSError as _err:
         _found[_name] = f"blocked: {type(_err).__name__}"
-for _name, _path in {"write_usr": "/usr/owned.txt", "write_labkit": "__LABKIT__/owned.py"}.items():
+for _name, _path in {"write_usr": "/usr/owned.txt", "write_labkit": "__REPO__/labkit/owned.py"}.items():
     try:
         open(_path, "w").write("x")
         _found[_name] = "written"

@@ -53,7 +53,7 @@ def graded_corpus(tmp_path_factory):
             solutions[cell] = code + solutions[cell]
         nb = apply_edit(samples.fill_solutions(release, solutions), case.edit)
         if case.append_cell:
-            code = case.append_cell.replace("__LABKIT__", str(REPO_ROOT / "labkit"))
+            code = case.append_cell.replace("__REPO__", str(REPO_ROOT))
             nb.cells.append(nbformat.v4.new_code_cell(code.replace('"PROBE_PORT", "1"', f'"PROBE_PORT", "{port}"')))
         path = samples.write_submission(course, LAB, case.student, nb if case.raw is None else case.raw)
         if case.rename_to:
