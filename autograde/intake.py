@@ -104,7 +104,8 @@ def inspect(submission_dir: Path, lab: str, student: str, release_ids: list[str]
         result.error = f"{where}/{err}"
         return result
     found = grade_ids(nb)
-    present = set(found) | set(grading_metadata(nb))  # an unflagged test cell is edited, not deleted
+    submitted = grading_metadata(nb)
+    present = set(found) | set(submitted)  # an unflagged test cell is edited, not deleted
     missing = [gid for gid in release_ids if gid not in present]
     duplicated = sorted({gid for gid in found if found.count(gid) > 1})
     if missing:
@@ -114,7 +115,6 @@ def inspect(submission_dir: Path, lab: str, student: str, release_ids: list[str]
     if duplicated:
         result.warnings.append(f"duplicated graded cell(s) {', '.join(duplicated)}: duplicates ignored")
     if release_meta:
-        submitted = grading_metadata(nb)
         order = [gid for gid in submitted if gid in release_meta]
         if order != [gid for gid in release_meta if gid in submitted]:
             result.warnings.append("graded cells reordered: the notebook is run in the submitted order")

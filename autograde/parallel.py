@@ -64,6 +64,7 @@ from autograde.pipeline import (
     read_score,
     record_outcome,
     stage_submission,
+    submission_files,
     warm_dataset_cache,
 )
 from autograde.safe_execute import HoldIfTampered
@@ -197,8 +198,6 @@ def score_executed(course: Course, lab: str, student: str, executed_path: Path) 
     api = grading_api(course, {
         "Autograde.autograde_preprocessors": SCORING_PASS,
         "ReplayOutputs.executed_path": str(executed_path),
-        "HoldIfTampered.held_directory": str(course.held_dir),
-        "HoldIfTampered.notes_directory": str(course.notes_dir),
     })
     with contextlib.redirect_stdout(io.StringIO()):
         return api.autograde(lab, student, force=True, create=True)
@@ -294,21 +293,17 @@ def plan(course: Course, labs: Iterable[str], students: Iterable[str] | None, fo
             if not intake.ok:
                 result.done.append(GradeResult(student, lab, "error", reason=intake.error or ""))
                 continue
-            notebook = f"{lab}.ipynb"
-            # the notebook and nbgrader's timestamp (late penalties) are graded, nothing else
-            original = {name: (folder / name).read_bytes() for name in (notebook, "timestamp.txt")
-                        if (folder / name).is_file()}
+            original = submission_files(course, lab, student)
             fp = fingerprint(course, lab, original)
             if not force and already_graded(course, lab, student, fp):
                 score, top, manual = read_score(course, lab, student)
                 result.done.append(GradeResult(student, lab, "graded", score, top, manual,
                                                reason="unchanged since last run (skipped)"))
                 continue
-            course.notes_path(lab, student).unlink(missing_ok=True)
-            files = stage_submission(course, lab, student, release_nb)  # what the writer scores too
+            files = stage_submission(course, lab, student, release_nb, original)  # the writer scores these too
             task = Task(lab, student, fp, files, lab_files, snapshot, course.limits, course.unsandboxed,
                         threads, intake.warnings)
-            task.estimate = lab_seconds * _answered_fraction(files[notebook])
+            task.estimate = lab_seconds * _answered_fraction(files[f"{lab}.ipynb"])
             result.tasks.append(task)
     # Longest first, so a long notebook does not start last and run alone at the end.
     result.tasks.sort(key=lambda t: t.estimate, reverse=True)

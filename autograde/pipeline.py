@@ -22,7 +22,6 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
 from autograde.course import Course
-from autograde.feedback_filters import feedback_preprocessors
 from autograde.intake import Intake, grade_ids, grading_metadata, inspect, restore_grading_metadata
 
 # nbgrader shells out to `alembic` and jupyter to `python`: make sure both resolve to
@@ -134,15 +133,23 @@ def warm_dataset_cache() -> None:
         print(f"warning: could not build the dataset cache: {err}", file=sys.stderr)
 
 
-def stage_submission(course: Course, lab: str, student: str, release_nb: nbformat.NotebookNode) -> dict[str, bytes]:
-    """Copy what is graded into ``staged/<student>/<lab>/``: the notebook with the release's
-    grading metadata restored (see intake.restore_grading_metadata) and nbgrader's
-    timestamp. Returns the staged files; the student's folder is only read."""
+def submission_files(course: Course, lab: str, student: str) -> dict[str, bytes]:
+    """What is graded of a submission: the notebook and nbgrader's timestamp (late penalties)."""
+    folder = course.submission_dir(lab, student)
+    return {name: (folder / name).read_bytes() for name in (f"{lab}.ipynb", "timestamp.txt")
+            if (folder / name).is_file()}
+
+
+def stage_submission(course: Course, lab: str, student: str, release_nb: nbformat.NotebookNode,
+                     original: dict[str, bytes]) -> dict[str, bytes]:
+    """Copy what is graded (``original``, from :func:`submission_files`) into
+    ``staged/<student>/<lab>/``, the notebook with the release's grading metadata restored
+    (see intake.restore_grading_metadata), and clear the last run's notes. Returns the
+    staged files; the student's folder is only read."""
     import shutil
 
-    folder = course.submission_dir(lab, student)
     notebook = f"{lab}.ipynb"
-    files = {name: (folder / name).read_bytes() for name in (notebook, "timestamp.txt") if (folder / name).is_file()}
+    files = dict(original)
     restored = restore_grading_metadata(nbformat.reads(files[notebook].decode(), as_version=4), release_nb)
     files[notebook] = nbformat.writes(restored).encode()
     target = course.staged_dir / student / lab
@@ -150,6 +157,7 @@ def stage_submission(course: Course, lab: str, student: str, release_nb: nbforma
     target.mkdir(parents=True)
     for name, blob in files.items():
         (target / name).write_bytes(blob)
+    course.notes_path(lab, student).unlink(missing_ok=True)
     return files
 
 
@@ -169,8 +177,7 @@ def autograde_one(course: Course, api: NbGraderAPI, lab: str, student: str, forc
     if not intake.ok:
         result.reason = intake.error or ""
     else:
-        stage_submission(course, lab, student, release_nb)
-        course.notes_path(lab, student).unlink(missing_ok=True)
+        stage_submission(course, lab, student, release_nb, submission_files(course, lab, student))
         with contextlib.redirect_stdout(io.StringIO()):
             outcome = api.autograde(lab, student, force=force, create=True)
         record_outcome(course, outcome, result)
@@ -224,7 +231,7 @@ def feedback(course: Course, pairs: Iterable[tuple[str, str]]) -> list[Path]:
     Each test cell shows pass/fail, points and the failure message, never the hidden tests:
     :mod:`autograde.feedback_filters` drops them from the sources and the tracebacks.
     """
-    api = make_api(course, {"GenerateFeedback.preprocessors": feedback_preprocessors()})
+    api = make_api(course)  # the course config already sets the feedback filters
     written = []
     for lab, student in pairs:
         with contextlib.redirect_stdout(io.StringIO()):

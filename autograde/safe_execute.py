@@ -37,6 +37,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
+from autograde.feedback_filters import is_test_cell
 from autograde.sandbox import SandboxedKernelManager
 
 DECOY_KEY = "autograde_decoy"
@@ -62,11 +63,6 @@ def _decoy_cell(seed: str, index: int) -> NotebookNode:
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata[DECOY_KEY] = True
     return cell
-
-
-def _is_test_cell(cell: NotebookNode) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def _cell_name(cell: NotebookNode, index: int) -> str:
@@ -132,7 +128,7 @@ class SafeExecute(Execute):
             cells = []
             for cell in nb.cells:
                 cells.append(cell)
-                if _is_test_cell(cell):
+                if is_test_cell(cell):
                     cells.append(_decoy_cell(seed, len(cells)))
             cells.append(_decoy_cell(seed, len(cells)))
             nb.cells = cells
