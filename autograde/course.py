@@ -58,6 +58,7 @@ class Course:
     limits: GradingLimits = field(default_factory=GradingLimits)
     # True only when a TA explicitly asks to grade without bubblewrap (see autograde.sandbox)
     unsandboxed: bool = False
+    answers: Path | None = None  # default: root / "autograde" / "answers", shared by workspaces
 
     @property
     def source_dir(self) -> Path:
@@ -91,8 +92,19 @@ class Course:
 
     @property
     def held_dir(self) -> Path:
-        """Notebooks held for TA review because their kernel was tampered with."""
+        """Copies of notebooks flagged for a TA's review (a decoy check passed in their kernel)."""
         return self.workspace / "held"
+
+    @property
+    def answers_dir(self) -> Path:
+        """Answers recorded from the solutions (autograde.answers). Never mounted in the sandbox;
+        shared by every workspace of this course root, and keyed by a fingerprint of the lab."""
+        return self.answers or self.root / "autograde" / "answers"
+
+    @property
+    def judged_dir(self) -> Path:
+        """The judge's verdicts per submission (JSON), for the report and the leaderboard."""
+        return self.workspace / "judged"
 
     @property
     def notes_dir(self) -> Path:
@@ -160,7 +172,7 @@ class Course:
 
     def grading_config(self) -> dict:
         """Overrides for autograding: nbgrader's pipeline with SafeExecute (sandboxed kernel,
-        limits, decoys) instead of Execute, and the tamper hold before scoring. Kept out of
+        limits, decoys) instead of Execute, then the judge and the grading notes before scoring. Kept out of
         :meth:`nbgrader_config` so a student's ``nbgrader validate`` runs a plain kernel."""
         from nbconvert.preprocessors import ClearMetadataPreprocessor
         from nbgrader.preprocessors import (
@@ -171,7 +183,8 @@ class Course:
             SaveAutoGrades,
         )
 
-        from autograde.safe_execute import HoldIfTampered, SafeExecute
+        from autograde.judge import Judge
+        from autograde.safe_execute import GradingNotes, SafeExecute
 
         lab_files = sorted({
             p.relative_to(self.source_dir / lab).as_posix()
@@ -181,7 +194,7 @@ class Course:
         limits = self.limits
         return {
             "Autograde.autograde_preprocessors": [
-                SafeExecute, HoldIfTampered, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                SafeExecute, Judge, GradingNotes, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                 SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
             ],
             "SafeExecute.timeout": limits.cell_timeout_s,
@@ -194,6 +207,9 @@ class Course:
             "SandboxedKernelManager.max_processes": limits.max_processes,
             "SandboxedKernelManager.max_file_bytes": limits.max_file_bytes,
             "SandboxedKernelManager.tmp_bytes": limits.tmp_bytes,
-            "HoldIfTampered.held_directory": str(self.held_dir),
-            "HoldIfTampered.notes_directory": str(self.notes_dir),
+            "Judge.course_root": str(self.root),
+            "Judge.answers_directory": str(self.answers_dir),
+            "Judge.judged_directory": str(self.judged_dir),
+            "GradingNotes.held_directory": str(self.held_dir),
+            "GradingNotes.notes_directory": str(self.notes_dir),
         }

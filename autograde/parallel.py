@@ -57,19 +57,21 @@ from traitlets import Unicode
 
 from autograde.course import Course, GradingLimits
 from autograde.intake import grade_ids, grading_metadata, inspect
+from autograde.judge import Judge
 from autograde.pipeline import (
     GradeResult,
     _failure_reason,
     grading_api,
     read_score,
     record_outcome,
+    require_answers,
     stage_submission,
     submission_files,
     warm_dataset_cache,
 )
-from autograde.safe_execute import HoldIfTampered
+from autograde.safe_execute import GradingNotes
 
-STATE_VERSION = 2  # 2: only the notebook is graded, in the sandbox
+STATE_VERSION = 3  # 3: judged outside the kernel against recorded answers
 
 
 # --------------------------------------------------------------------------- the task
@@ -183,7 +185,8 @@ class ReplayOutputs(NbGraderPreprocessor):
 
 SCORING_PASS = [
     ReplayOutputs,
-    HoldIfTampered,
+    Judge,
+    GradingNotes,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -443,6 +446,7 @@ def autograde(
     from autograde.sandbox import require_sandbox
 
     how = require_sandbox(course.unsandboxed)  # refuses when bwrap is missing and not asked
+    require_answers(course, labs)  # refuses when a lab's recorded answers are missing or stale
     warm_dataset_cache()
     if progress:
         print(f"kernels run in: {how}", file=sys.stderr)

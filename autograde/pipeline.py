@@ -37,7 +37,7 @@ class GradeResult:
 
     student: str
     lab: str
-    status: str  # "graded" | "error" | "held" (tampered kernel: kept for a TA, not scored)
+    status: str  # "graded" | "error"
     score: float = 0.0
     max_score: float = 0.0
     needs_manual: bool = False
@@ -65,15 +65,28 @@ def _check(result: dict, what: str) -> None:
         raise RuntimeError(f"{what} failed:\n{detail}")
 
 
-def release(course: Course, labs: Iterable[str] | None = None) -> list[Path]:
-    """``nbgrader generate_assignment`` for each lab into the release directory."""
+def release(course: Course, labs: Iterable[str] | None = None, record: bool = True) -> list[Path]:
+    """``nbgrader generate_assignment`` for each lab into the release directory, then the
+    lab's answers for the judge (recorded from the solution unless already current)."""
+    from autograde import answers
+
     api = make_api(course)
     written = []
     for lab in labs or course.labs():
         with contextlib.redirect_stdout(io.StringIO()):
             _check(api.generate_assignment(lab, force=True, create=True), f"release of {lab}")
         written.append(course.release_notebook(lab))
+        if record:
+            answers.ensure(course, lab)
     return written
+
+
+def require_answers(course: Course, labs: Iterable[str]) -> None:
+    """Refuse to grade a lab whose answers are missing or stale (raises AnswersError)."""
+    from autograde import answers
+
+    for lab in labs:
+        answers.load(course, lab)
 
 
 def _failure_reason(log: str, error: str) -> str:
@@ -90,13 +103,15 @@ def read_score(course: Course, lab: str, student: str) -> tuple[float, float, bo
 
 
 def grading_notes(course: Course, lab: str, student: str) -> list[str]:
-    """What SafeExecute noticed while running this submission (timeouts, dead kernel, ...)."""
+    """What the grader noticed in this submission: events while it ran (timeouts, a dead kernel,
+    ...) and what a TA should look at (tamper evidence, dynamic calls), marked ``review:``."""
     import json
 
     try:
-        return list(json.loads(course.notes_path(lab, student).read_text()).get("events", []))
+        notes = json.loads(course.notes_path(lab, student).read_text())
     except (OSError, ValueError):
         return []
+    return list(notes.get("events", [])) + [f"review: {line}" for line in notes.get("review", [])]
 
 
 def record_outcome(course: Course, outcome: dict, result: GradeResult) -> GradeResult:
@@ -106,11 +121,6 @@ def record_outcome(course: Course, outcome: dict, result: GradeResult) -> GradeR
     log = outcome.get("log") or ""
     (log_dir / f"{result.student}.log").write_text(log)
     if not outcome.get("success"):
-        held = [line for line in (log + (outcome.get("error") or "")).splitlines() if "TAMPERED, held" in line]
-        if held:
-            result.status = "held"
-            result.reason = held[-1][held[-1].index("TAMPERED"):].strip()
-            return result
         result.reason = _failure_reason(log, outcome.get("error") or "")
         return result
     try:
@@ -197,6 +207,8 @@ def autograde(
     from autograde.sandbox import require_sandbox
 
     require_sandbox(course.unsandboxed)
+    labs = list(labs or course.labs())
+    require_answers(course, labs)
     warm_dataset_cache()
     api = grading_api(course)
     wanted = list(students) if students else course.students()

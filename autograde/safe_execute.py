@@ -1,4 +1,4 @@
-"""nbgrader's ``Execute``, hardened for hostile notebooks, and the tamper hold.
+"""nbgrader's ``Execute``, hardened for hostile notebooks, and the grading notes.
 
 :class:`SafeExecute` replaces ``Execute`` in every grading path. On top of nbgrader it:
 
@@ -12,12 +12,14 @@
 * caps how much output a notebook may produce (a print loop must not fill the grader's memory);
 * removes files the student added next to the notebook, so nothing submitted can shadow
   ``labkit``, ``torch`` or the lab's data;
+* starts the kernel with ``LABKIT_JUDGE=1``, so every ``labkit.checks`` call emits its value for
+  :class:`autograde.judge.Judge`, which decides the grade outside the kernel;
 * inserts **decoy checks** after every graded test cell and at the end. A decoy must fail in
   an honest kernel (it asserts something false, through the same helpers real tests use).
-  If any decoy *passes*, the kernel was tampered with (monkeypatched checks or builtins,
-  input transformers, silenced tracebacks...), and the notebook is marked so that
-  :class:`HoldIfTampered` stops it before scoring and keeps it for a TA instead.
-  Decoys are removed again before the notebook goes on to nbgrader's scoring.
+  Grades no longer depend on them (the judge decides), but a decoy that *passes* is evidence
+  that the kernel was tampered with (monkeypatched checks or builtins, input transformers,
+  silenced tracebacks...): :class:`GradingNotes` flags the submission for a TA and keeps a copy.
+  Decoys are removed again before the notebook goes on to the judge and nbgrader's scoring.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ from traitlets import Bool, Integer, List, Unicode
 
 from autograde.feedback_filters import is_test_cell
 from autograde.sandbox import SandboxedKernelManager
+from labkit.checks import JUDGE_ENV
+
+STOPPED_KEY = "autograde_stopped"  # why the grader stopped a cell (trusted: the kernel cannot set it)
 
 DECOY_KEY = "autograde_decoy"
 
@@ -143,7 +148,8 @@ class SafeExecute(Execute):
         deadline = time.monotonic() + self.notebook_timeout
         stopped = ""
         try:
-            with self.setup_kernel():
+            # the kernel emits every check's value for the judge (see labkit.checks)
+            with self.setup_kernel(env={**os.environ, JUDGE_ENV: "1"}):
                 assert self.kc is not None
                 info = self.wait_for_reply(self.kc.kernel_info())
                 assert info
@@ -153,11 +159,13 @@ class SafeExecute(Execute):
                         continue
                     if stopped:
                         cell.outputs = [_error("NotRun", f"not run: {stopped}")]
+                        cell.metadata[STOPPED_KEY] = f"not run: {stopped}"
                         continue
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         stopped = f"the notebook ran out of time (limit {self.notebook_timeout} s for the whole notebook)"
                         cell.outputs = [_error("NotebookTimeout", stopped)]
+                        cell.metadata[STOPPED_KEY] = stopped
                         continue
                     self.timeout = max(1, min(cell_timeout or math.inf, math.ceil(remaining)))
                     name = _cell_name(cell, index)
@@ -166,9 +174,11 @@ class SafeExecute(Execute):
                     except (DeadKernelError, CellTimeoutError) as err:
                         stopped = self._why_stopped(err)
                         cell.outputs = list(cell.get("outputs", [])) + [_error(type(err).__name__, stopped)]
+                        cell.metadata[STOPPED_KEY] = stopped
                         self._events.append(f"{name}: {stopped}; later cells not run")
                         continue
                     if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+                        cell.metadata[STOPPED_KEY] = f"timed out after {self.timeout} s and was interrupted"
                         self._events.append(f"{name}: timed out after {self.timeout} s and was interrupted")
                 if stopped.startswith("the notebook ran out"):
                     self._events.append(stopped)
@@ -219,34 +229,35 @@ class SafeExecute(Execute):
             self.nb.metadata["autograde"] = info
 
 
-class TamperedError(RuntimeError):
-    """Raised to stop nbgrader from scoring a notebook whose kernel was tampered with."""
+class GradingNotes(NbGraderPreprocessor):
+    """After the judge, before scoring: write what happened while the notebook ran.
 
-
-class HoldIfTampered(NbGraderPreprocessor):
-    """Before scoring: a notebook flagged by :class:`SafeExecute` is kept for a TA, not scored.
-
-    Also writes what happened while it ran (timeouts, a dead kernel, truncated output,
-    ignored files) to ``notes_directory/<lab>/<student>.json`` for the TA's report.
+    ``notes_directory/<lab>/<student>.json`` gets the events (timeouts, a dead kernel, truncated
+    output, ignored files), the tamper evidence of a passing decoy and the judge's review notes
+    (dynamic calls in solution cells), for the TA's report. A notebook with tamper evidence is
+    graded like any other (the judge decided its score from its values) and a copy is kept in
+    ``held_directory`` for a TA to look at.
     """
 
-    held_directory = Unicode("", help="where held notebooks are copied for review").tag(config=True)
+    held_directory = Unicode("", help="where notebooks flagged for review are copied").tag(config=True)
     notes_directory = Unicode("", help="where per-submission grading notes are written").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
+        lab, student = info.get("assignment", "lab"), info.get("student", "student")
         notes = nb.metadata.get("autograde", {})
+        review = list(notes.get("review", []))
+        if notes.get("tampered"):
+            review.insert(0, f"{notes['tampered']}; the score comes from the judge, not the kernel")
         if self.notes_directory:
-            target = Path(self.notes_directory) / info.get("assignment", "lab") / f"{info.get('student', 'student')}.json"
+            target = Path(self.notes_directory) / lab / f"{student}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps({"events": notes.get("events", []), "tampered": notes.get("tampered", "")}))
-        reason = notes.get("tampered")
-        if not reason:
-            return nb, resources
-        if self.held_directory:
-            target = Path(self.held_directory) / info.get("assignment", "lab") / f"{info.get('student', 'student')}.ipynb"
+            target.write_text(json.dumps({"events": notes.get("events", []), "tampered": notes.get("tampered", ""),
+                                          "review": review}))
+        if notes.get("tampered") and self.held_directory:
+            target = Path(self.held_directory) / lab / f"{student}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".tmp")
             nbformat.write(nb, str(tmp))
             shutil.move(tmp, target)
-        raise TamperedError(f"TAMPERED, held for TA review: {reason}")
+        return nb, resources

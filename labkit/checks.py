@@ -1,53 +1,110 @@
-"""Check helpers for visible and hidden tests.
+"""Checks for visible and hidden tests, judged inside the kernel *and* outside it.
 
 Every failure says *what* differs: the name, the shapes, the largest difference and
-where it is. Types are checked exactly (``type(x) is torch.Tensor``), so a
-subclass or an object whose ``__eq__`` always returns True cannot pass a check, and
-everything is compared on CPU copies, so a notebook run on a GPU is graded the same.
-Passing checks print one line (on stdout: nbgrader zeroes cells that write to stderr).
+where it is. Types are checked exactly (``type(x) is torch.Tensor``), so a subclass or an
+object whose ``__eq__`` always returns True cannot pass, and everything is compared on CPU
+copies, so a notebook run on a GPU is graded the same. Passing checks print one ✓ line.
+
+Two kinds of calls:
+
+* **visible checks** (``assert_close(actual, expected, name)``, ``assert_equal``, ``assert_scalar``,
+  ``assert_choice``, ``assert_accuracy``, ``compare_gradients``, ``assert_tensor``) compare in the
+  kernel for the student's instant feedback;
+* **hidden checks** (``expect_close(actual, name)``, ``expect_equal``, ``expect_scalar``) hold no
+  expected value at all: in the student's notebook they cannot be run, only graded.
+
+While grading (``LABKIT_JUDGE=1``, set by the grader) every check also *emits* the value it
+received (:mod:`labkit.wire`). At release the grader runs the solution the same way and
+records those values as the answers; at grading ``autograde.judge`` compares each student
+value with the recorded answer, outside the kernel, with the ``compare_*`` functions below
+and the tolerance recorded from the solution. Rewriting anything in the kernel therefore
+earns nothing: only the right values do.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import math
-from collections.abc import Iterable, Sequence
+import os
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 
 import torch
+
+from labkit import wire
+
+JUDGE_ENV = "LABKIT_JUDGE"
+
+# calls that hide which function is really called: flagged for a TA, never silently scored
+DYNAMIC_CALLS = ("getattr", "exec", "eval", "compile", "__import__", "import_module", "globals", "vars", "setattr")
 
 
 class CheckError(AssertionError):
     """A check failed; the message explains what differs."""
 
 
-def _fail(message: str) -> None:
-    raise CheckError(message)
+# --------------------------------------------------------------------------- emitting
 
 
-def _ok(message: str, verbose: bool) -> None:
-    if verbose:
-        print(f"✓ {message}")
+def judging() -> bool:
+    """True while the grader records answers or grades (values are emitted for the judge)."""
+    return os.environ.get(JUDGE_ENV) == "1"
 
 
-def assert_tensor(
-    value: object,
-    name: str,
-    shape: Sequence[int] | None = None,
-    dtype: torch.dtype | None = None,
-) -> torch.Tensor:
-    """Require a plain ``torch.Tensor`` (not a subclass, array or list), optionally shape/dtype.
+def _emit(kind: str, name: str, value: object, **params: object) -> None:
+    """Send ``value`` to the judge as a display output of the running cell (only while judging)."""
+    if not judging():
+        return
+    try:
+        from IPython.display import publish_display_data
+    except ImportError:  # pragma: no cover - not in a kernel
+        return
+    publish_display_data({wire.MIME: wire.emission(kind, name, value, params)})
 
-    Returns:
-        the value, detached and moved to the CPU.
-    """
+
+# --------------------------------------------------------------------------- comparisons
+# Each returns (passed, message); the message is the ✓ line or the failure. The kernel and
+# the judge call the same functions, so the student reads the same words in both places.
+
+
+def _type_label(value: object) -> str:
+    if isinstance(value, wire.Unsupported):
+        return value.type_name
+    t = type(value)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"
+
+
+def tensor_problem(value: object, name: str, shape: Sequence[int] | None = None,
+                   dtype: torch.dtype | None = None) -> str | None:
+    """Why ``value`` is not a plain tensor of ``shape``/``dtype``, or None."""
     if type(value) is not torch.Tensor:
-        _fail(f"{name}: expected a torch.Tensor, got {type(value).__module__}.{type(value).__name__}")
-    tensor = value.detach().cpu()
-    if shape is not None and tuple(tensor.shape) != tuple(shape):
-        _fail(f"{name}: expected shape {tuple(shape)}, got {tuple(tensor.shape)}")
-    if dtype is not None and tensor.dtype != dtype:
-        _fail(f"{name}: expected dtype {dtype}, got {tensor.dtype}")
-    return tensor
+        return f"{name}: expected a torch.Tensor, got {_type_label(value)}"
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        return f"{name}: expected shape {tuple(shape)}, got {tuple(value.shape)}"
+    if dtype is not None and value.dtype != dtype:
+        return f"{name}: expected dtype {dtype}, got {value.dtype}"
+    return None
+
+
+def tensor_summary(value: object) -> object:
+    """What :func:`assert_tensor` sends the judge: shape and dtype of a plain tensor, else the value."""
+    if type(value) is torch.Tensor:
+        return {"shape": list(value.shape), "dtype": str(value.dtype)}
+    return value
+
+
+def compare_tensor_summary(summary: object, shape: Sequence[int] | None, dtype: str | None,
+                           name: str) -> tuple[bool, str]:
+    """The judge's side of :func:`assert_tensor`, on a :func:`tensor_summary`."""
+    if type(summary) is not dict or set(summary) != {"shape", "dtype"}:
+        return False, f"{name}: expected a torch.Tensor, got {_type_label(summary)}"
+    if shape is not None and list(summary["shape"]) != list(shape):
+        return False, f"{name}: expected shape {tuple(shape)}, got {tuple(summary['shape'])}"
+    if dtype is not None and summary["dtype"] != dtype:
+        return False, f"{name}: expected dtype {dtype}, got {summary['dtype']}"
+    return True, f"{name}: a tensor of shape {tuple(summary['shape'])}"
 
 
 def max_difference(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float, tuple[int, ...]]:
@@ -75,86 +132,302 @@ def rel_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     return float(((a - e).abs() / (a.abs() + e.abs()).clamp(min=1e-8)).max())
 
 
-def assert_close(
-    actual: object,
-    expected: torch.Tensor,
-    name: str,
-    rtol: float = 1e-5,
-    atol: float = 1e-6,
-    verbose: bool = True,
-) -> None:
-    """Elementwise ``|actual - expected| <= atol + rtol * |expected|`` with a helpful message."""
+def compare_close(actual: object, expected: torch.Tensor, name: str, rtol: float = 1e-5,
+                  atol: float = 1e-6) -> tuple[bool, str]:
+    """Elementwise ``|actual - expected| <= atol + rtol * |expected|``, shapes and kinds equal.
+
+    A float answer needs a floating-point tensor and an integer answer an integer one, so a
+    bool mask or an int tensor where floats are asked fails with a clear message; NaN matches
+    only NaN, so a result that must be finite cannot hide a NaN behind the reference's.
+    """
     exp = expected.detach().cpu()
-    act = assert_tensor(actual, name, shape=tuple(exp.shape))
-    if act.is_floating_point() != exp.is_floating_point() and not exp.is_floating_point():
-        _fail(f"{name}: expected an integer tensor ({exp.dtype}), got {act.dtype}")
+    problem = tensor_problem(actual, name, shape=tuple(exp.shape))
+    if problem:
+        return False, problem
+    act = actual.detach().cpu()
+    if exp.is_floating_point() and not act.is_floating_point():
+        return False, f"{name}: expected a floating-point tensor ({exp.dtype}), got {act.dtype}"
+    if not exp.is_floating_point() and act.is_floating_point():
+        return False, f"{name}: expected an integer tensor ({exp.dtype}), got {act.dtype}"
     diff, where = max_difference(act, exp)
     a, e = act.double(), exp.double()
-    allowed = atol + rtol * e.abs()
-    bad = ~((a - e).abs() <= allowed)
+    bad = ~((a - e).abs() <= atol + rtol * e.abs())
     bad &= ~(torch.isnan(a) & torch.isnan(e))
     bad &= ~(torch.isinf(a) & torch.isinf(e) & (torch.sign(a) == torch.sign(e)))
     if bool(bad.any()):
         first = tuple(int(i) for i in bad.nonzero()[0]) if bad.ndim else ()
-        got, want = a[first].item() if a.ndim else a.item(), e[first].item() if e.ndim else e.item()
-        _fail(
+        got, want = (a[first].item(), e[first].item()) if a.ndim else (a.item(), e.item())
+        return False, (
             f"{name}: {int(bad.sum())} of {bad.numel()} values differ (shape {tuple(exp.shape)}); "
             f"max |difference| = {diff:.3g} at index {where}; first mismatch at {first}: "
             f"got {got:.6g}, expected {want:.6g} (tolerance atol={atol:g}, rtol={rtol:g})"
         )
-    _ok(f"{name}: shape {tuple(exp.shape)}, max |difference| = {diff:.2e} (atol={atol:g}, rtol={rtol:g})", verbose)
+    return True, f"{name}: shape {tuple(exp.shape)}, max |difference| = {diff:.2e} (atol={atol:g}, rtol={rtol:g})"
+
+
+def _equal(actual: object, expected: object) -> bool:
+    """Exact equality, types included, recursing into containers; expected's __eq__ only."""
+    if type(actual) is not type(expected):
+        return False
+    if type(expected) is torch.Tensor:
+        return actual.dtype == expected.dtype and actual.shape == expected.shape and bool(torch.equal(actual, expected))
+    if type(expected) in (list, tuple):
+        return len(actual) == len(expected) and all(_equal(a, e) for a, e in zip(actual, expected))
+    if type(expected) is dict:
+        return actual.keys() == expected.keys() and all(_equal(actual[k], expected[k]) for k in expected)
+    return bool(expected == actual)
+
+
+def compare_equal(actual: object, expected: object, name: str) -> tuple[bool, str]:
+    """Exact equality for plain Python values (int, str, tuple, ...), type included."""
+    if type(actual) is not type(expected):
+        return False, f"{name}: expected a {_type_label(expected)}, got {_type_label(actual)} ({actual!r:.80})"
+    if not _equal(actual, expected):
+        return False, f"{name}: expected {expected!r:.200}, got {actual!r:.200}"
+    return True, f"{name} = {expected!r:.200}"
+
+
+def _as_number(actual: object) -> float | None:
+    if type(actual) is torch.Tensor and actual.numel() == 1:
+        return float(actual.detach().cpu().reshape(()).item())
+    if type(actual) in (int, float) or (isinstance(actual, Real) and not isinstance(actual, bool | torch.Tensor)):
+        return float(actual)  # type: ignore[arg-type]
+    return None
+
+
+def compare_scalar(actual: object, expected: float, name: str, rtol: float = 1e-6,
+                   atol: float = 1e-9) -> tuple[bool, str]:
+    """A real number (Python int/float, or a 1-element tensor) close to ``expected``."""
+    value = _as_number(actual)
+    if value is None:
+        return False, f"{name}: expected a number, got {_type_label(actual)} ({actual!r:.60})"
+    expected = float(expected)
+    if math.isnan(value) and not math.isnan(expected):
+        return False, f"{name}: expected {expected:.6g}, got nan"
+    if not (math.isclose(value, expected, rel_tol=rtol, abs_tol=atol) or (math.isnan(value) and math.isnan(expected))):
+        return False, f"{name}: expected {expected:.6g}, got {value:.6g} (|difference| = {abs(value - expected):.3g})"
+    return True, f"{name} = {value:.6g} (expected {expected:.6g})"
+
+
+def predicted_classes(scores: torch.Tensor) -> torch.Tensor:
+    """Class ids from ``(N, C)`` scores (argmax), ``(N,)``/``(N, 1)`` binary logits (> 0), or
+    ``(N,)`` integer ids (as they are). Returns an ``(N,)`` int64 tensor."""
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        return scores.argmax(dim=1)
+    flat = scores.reshape(-1)
+    if flat.is_floating_point():
+        return (flat > 0).long()
+    return flat.long()
+
+
+def compare_accuracy(scores: object, labels: torch.Tensor, at_least: float, name: str) -> tuple[bool, str]:
+    """Accuracy of ``scores``' predicted classes on ``labels`` (N,) reaches ``at_least``."""
+    labels = labels.detach().cpu().reshape(-1).long()
+    problem = tensor_problem(scores, name)
+    if problem:
+        return False, problem
+    scores = scores.detach().cpu()
+    if scores.shape[0] != labels.shape[0] or scores.ndim > 2 or (scores.ndim == 2 and scores.shape[1] == 0):
+        return False, f"{name}: expected predictions for {labels.shape[0]} examples, got shape {tuple(scores.shape)}"
+    if scores.is_floating_point() and not bool(torch.isfinite(scores).all()):
+        return False, f"{name}: the predictions contain nan or inf"
+    acc = float((predicted_classes(scores) == labels).double().mean()) if labels.numel() else 0.0
+    if not acc >= at_least:
+        return False, f"{name}: accuracy {acc:.4f} on {labels.numel()} examples, needs at least {at_least:.4f}"
+    return True, f"{name}: accuracy {acc:.4f} ≥ {at_least:.4f} on {labels.numel()} examples"
+
+
+def compare_at_least(value: object, threshold: float, name: str) -> tuple[bool, str]:
+    """A score the kernel computed reaches ``threshold`` (a Python float or int)."""
+    if type(value) not in (int, float):
+        return False, f"{name}: expected a float, got {_type_label(value)}"
+    if not value >= threshold:
+        return False, f"{name} = {value:.4f}, needs at least {threshold:.4f}"
+    return True, f"{name} = {value:.4f} ≥ {threshold:.4f}"
+
+
+def compare_choice(answer: object, correct: str, name: str) -> tuple[bool, str]:
+    """A multiple-choice answer (any case, surrounding spaces ignored) equals ``correct``."""
+    if type(answer) is not str:
+        return False, f"{name}: answer with a string; got {_type_label(answer)}"
+    if answer.strip().lower() != correct:
+        return False, f"{name}: {answer.strip().lower()!r} is not the correct answer"
+    return True, f"{name}: correct"
+
+
+def compare_gradient_dict(grads: object, reference: dict[str, torch.Tensor], tol: float) -> tuple[bool, str]:
+    """Every gradient in ``reference`` present in ``grads`` with relative error at most ``tol``."""
+    if type(grads) is not dict:
+        return False, f"gradients: expected a dict of name -> tensor, got {_type_label(grads)}"
+    worst = 0.0
+    for key, ref in reference.items():
+        if key not in grads:
+            return False, f"gradient for {key!r} is missing (got {sorted(map(str, grads))})"
+        problem = tensor_problem(grads[key], f"grad {key}", shape=tuple(ref.shape))
+        if problem:
+            return False, problem
+        got = grads[key].detach().cpu()
+        err = rel_error(got, ref)
+        if not err <= tol:
+            diff, where = max_difference(got, ref)
+            return False, f"grad {key}: relative error {err:.2e} > {tol:.0e}; max |difference| {diff:.3g} at {where}"
+        worst = max(worst, err)
+    return True, f"gradients {', '.join(reference)}: worst relative error {worst:.2e} ≤ {tol:.0e}"
+
+
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
+    """Uses of any name in ``forbidden`` in Python ``source`` (``F.conv2d``, an import alias, ...).
+
+    A name matches an attribute or variable with that last component, so ``conv2d`` catches
+    ``F.conv2d``, ``torch.conv2d`` and ``from torch.nn.functional import conv2d as c``.
+    """
+    banned = set(forbidden)
+    tree = ast.parse(source)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in banned:
+            found.append(f"{_dotted(node) or node.attr} (line {node.lineno})")
+        elif isinstance(node, ast.Name) and node.id in banned:
+            found.append(f"{node.id} (line {node.lineno})")
+        elif isinstance(node, ast.ImportFrom):
+            found += [f"import of {a.name} (line {node.lineno})" for a in node.names if a.name in banned]
+    return sorted(set(found))
+
+
+def dynamic_uses(source: str) -> list[str]:
+    """Calls that hide what is called (``getattr`` with a computed name, ``exec``, ...)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            callee = _dotted(node.func).split(".")[-1]
+            literal_getattr = callee == "getattr" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)
+            if callee in DYNAMIC_CALLS and not literal_getattr:
+                found.append(f"{callee}() (line {node.lineno})")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            if any(n.split(".")[0] in ("importlib", "builtins", "ctypes") for n in names):
+                found.append(f"import of {', '.join(n for n in names if n)} (line {node.lineno})")
+    return sorted(set(found))
+
+
+def compare_by_hand(source: str, forbidden: Sequence[str], name: str) -> tuple[bool, str]:
+    """``source`` (a solution cell or function) uses none of the ``forbidden`` library calls."""
+    try:
+        used = forbidden_uses(source, forbidden)
+    except SyntaxError as err:
+        return False, f"{name}: the code does not parse ({err.msg}, line {err.lineno})"
+    if used:
+        return False, f"{name}: this exercise is to be written by hand, without {', '.join(forbidden)}; found {', '.join(used)}"
+    return True, f"{name}: written by hand (no {', '.join(forbidden)})"
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+def _report(result: tuple[bool, str], verbose: bool = True) -> None:
+    ok, message = result
+    if not ok:
+        raise CheckError(message)
+    if verbose:
+        print(f"✓ {message}")
+
+
+def assert_tensor(value: object, name: str, shape: Sequence[int] | None = None,
+                  dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Require a plain ``torch.Tensor`` (not a subclass, array or list), optionally shape/dtype.
+
+    Returns:
+        the value, detached and moved to the CPU.
+    """
+    _emit("tensor", name, tensor_summary(value),
+          shape=list(shape) if shape is not None else None, dtype=str(dtype) if dtype is not None else None)
+    problem = tensor_problem(value, name, shape, dtype)
+    if problem:
+        raise CheckError(problem)
+    return value.detach().cpu()
+
+
+def assert_close(actual: object, expected: torch.Tensor, name: str, rtol: float = 1e-5,
+                 atol: float = 1e-6, verbose: bool = True) -> None:
+    """Elementwise ``|actual - expected| <= atol + rtol * |expected|`` with a helpful message."""
+    _emit("close", name, actual, rtol=rtol, atol=atol)
+    _report(compare_close(actual, expected, name, rtol, atol), verbose)
 
 
 def assert_equal(actual: object, expected: object, name: str, verbose: bool = True) -> None:
     """Exact equality for plain Python values (int, str, tuple, ...), type included."""
-    if type(actual) is not type(expected):
-        _fail(f"{name}: expected a {type(expected).__name__}, got {type(actual).__name__} ({actual!r})")
     if isinstance(expected, torch.Tensor):
-        _fail(f"{name}: use assert_close for tensors")
-    if not (expected == actual):  # expected's own __eq__, never the student's
-        _fail(f"{name}: expected {expected!r}, got {actual!r}")
-    _ok(f"{name} = {expected!r}", verbose)
+        raise TypeError(f"{name}: use assert_close for tensors")
+    _emit("equal", name, actual)
+    _report(compare_equal(actual, expected, name), verbose)
 
 
-def assert_scalar(
-    actual: object, expected: float, name: str, rtol: float = 1e-6, atol: float = 1e-9, verbose: bool = True
-) -> None:
-    """A real number (Python int/float, or a 0-d/1-element tensor) close to ``expected``."""
-    if isinstance(actual, torch.Tensor) and type(actual) is torch.Tensor and actual.numel() == 1:
-        value = float(actual.detach().cpu().reshape(()).item())
-    elif type(actual) in (int, float) or (isinstance(actual, Real) and not isinstance(actual, bool)):
-        value = float(actual)  # type: ignore[arg-type]
-    else:
-        _fail(f"{name}: expected a number, got {type(actual).__name__} ({actual!r:.60})")
-    if not math.isclose(value, float(expected), rel_tol=rtol, abs_tol=atol):
-        _fail(f"{name}: expected {expected:.6g}, got {value:.6g} (|difference| = {abs(value - expected):.3g})")
-    _ok(f"{name} = {value:.6g} (expected {expected:.6g})", verbose)
+def assert_scalar(actual: object, expected: float, name: str, rtol: float = 1e-6,
+                  atol: float = 1e-9, verbose: bool = True) -> None:
+    """A real number (Python int/float, or a 1-element tensor) close to ``expected``."""
+    _emit("scalar", name, _as_number(actual) if _as_number(actual) is not None else actual, rtol=rtol, atol=atol)
+    _report(compare_scalar(actual, expected, name, rtol, atol), verbose)
+
+
+def assert_accuracy(scores: object, labels: torch.Tensor, at_least: float, name: str, verbose: bool = True) -> float:
+    """A trained model's predictions reach ``at_least`` accuracy on ``labels``.
+
+    Args:
+        scores: ``(N, C)`` class scores, ``(N,)``/``(N, 1)`` binary logits, or ``(N,)`` class ids.
+        labels: ``(N,)`` true classes.
+        at_least: the threshold (the reference beats it with margin on five seeds).
+
+    While grading, the judge recomputes the accuracy from the emitted predictions against the
+    labels and threshold recorded from the solution, so a forged number earns nothing.
+    """
+    _emit("accuracy", name, scores if type(scores) is not torch.Tensor else scores.detach().cpu(),
+          labels=wire.encode(labels.detach().cpu()), at_least=float(at_least))
+    ok, message = compare_accuracy(scores, labels, at_least, name)
+    _report((ok, message), verbose)
+    return float((predicted_classes(scores.detach().cpu()) == labels.cpu().reshape(-1).long()).double().mean())
 
 
 def assert_at_least(value: float, threshold: float, name: str, verbose: bool = True) -> None:
-    """A score (accuracy, ...) must reach ``threshold``."""
-    if type(value) not in (int, float):
-        _fail(f"{name}: expected a float, got {type(value).__name__}")
-    if not value >= threshold:
-        _fail(f"{name} = {value:.4f}, needs at least {threshold:.4f}")
-    _ok(f"{name} = {value:.4f} ≥ {threshold:.4f}", verbose)
+    """A score (accuracy, ...) must reach ``threshold``.
+
+    The judge can only check the number the kernel reports, so prefer :func:`assert_accuracy`
+    (judged on predictions) for anything that carries points.
+    """
+    _emit("at_least", name, value, threshold=float(threshold))
+    _report(compare_at_least(value, threshold, name), verbose)
 
 
 def assert_choice(answer: object, options: Iterable[str], name: str) -> str:
-    """Format check for a multiple-choice answer: one of ``options`` (case-insensitive)."""
+    """Format check for a multiple-choice answer: one of ``options`` (case-insensitive).
+
+    Correctness is judged by the grader against the solution's answer."""
     opts = [o.lower() for o in options]
+    _emit("choice", name, answer.strip().lower() if type(answer) is str else answer, options=opts)
     if type(answer) is not str:
-        _fail(f"{name}: answer with a string, one of {opts}; got {type(answer).__name__}")
+        raise CheckError(f"{name}: answer with a string, one of {opts}; got {_type_label(answer)}")
     value = answer.strip().lower()
     if value not in opts:
-        _fail(f"{name}: {answer!r} is not one of the options {opts}")
-    print(f"✓ {name}: answer {value!r} has the right format (correctness is graded by hidden tests)")
+        raise CheckError(f"{name}: {answer!r} is not one of the options {opts}")
+    print(f"✓ {name}: answer {value!r} has the right format (correctness is graded by the judge)")
     return value
 
 
-def compare_gradients(
-    grads: dict[str, torch.Tensor], reference: dict[str, torch.Tensor], tol: float = 1e-7
-) -> float:
+def compare_gradients(grads: dict[str, torch.Tensor], reference: dict[str, torch.Tensor],
+                      tol: float = 1e-7) -> float:
     """micrograd's ``cmp``: print exact / approximate / max-diff per tensor; fail beyond ``tol``.
 
     Args:
@@ -163,17 +436,68 @@ def compare_gradients(
     Returns:
         the worst relative error.
     """
+    _emit("gradients", "gradients", {k: v for k, v in grads.items()} if type(grads) is dict else grads, tol=tol)
     worst = 0.0
     for key, ref in reference.items():
         if key not in grads:
-            _fail(f"gradient for {key!r} is missing (got {sorted(grads)})")
-        got = assert_tensor(grads[key], f"grad {key}", shape=tuple(ref.shape))
+            raise CheckError(f"gradient for {key!r} is missing (got {sorted(grads)})")
+        got = assert_tensor_quiet(grads[key], f"grad {key}", tuple(ref.shape))
         ref = ref.detach().cpu()
-        exact = bool(torch.equal(got.to(ref.dtype), ref))
         err = rel_error(got, ref)
         diff, where = max_difference(got, ref)
         worst = max(worst, err)
-        print(f"{key:>12s} | exact: {exact!s:5} | approximate: {err <= tol!s:5} | max diff: {diff:.2e} | rel error: {err:.2e}")
+        close = "yes" if err <= tol else "NO"
+        print(f"{key:>12s} | within {tol:.0e}: {close:3} | max diff: {diff:.2e} | rel error: {err:.2e}")
         if err > tol:
-            _fail(f"grad {key}: relative error {err:.2e} > {tol:.0e}; max |difference| {diff:.3g} at {where}")
+            raise CheckError(f"grad {key}: relative error {err:.2e} > {tol:.0e}; max |difference| {diff:.3g} at {where}")
     return worst
+
+
+def assert_tensor_quiet(value: object, name: str, shape: Sequence[int] | None = None) -> torch.Tensor:
+    """:func:`assert_tensor` without emitting (for checks that emit the whole value themselves)."""
+    problem = tensor_problem(value, name, shape)
+    if problem:
+        raise CheckError(problem)
+    return value.detach().cpu()
+
+
+def by_hand(cell: str, functions: Sequence[Callable], forbidden: Sequence[str], name: str) -> None:
+    """Declare that the exercise in solution cell ``cell`` must not use ``forbidden`` calls.
+
+    In the student's notebook the functions' source is checked here; while grading, the judge
+    checks the submitted cell's source itself (the kernel cannot change what it reads).
+    """
+    _emit("by_hand", name, None, cell=cell, forbidden=list(forbidden))
+    for fn in functions:
+        try:
+            source = textwrap.dedent(inspect.getsource(fn))
+        except (OSError, TypeError):
+            raise CheckError(f"{name}: cannot read the source of {getattr(fn, '__name__', fn)!r}") from None
+        _report(compare_by_hand(source, forbidden, f"{name} ({getattr(fn, '__name__', '?')})"))
+
+
+# hidden checks: no expected value in the kernel; the judge compares with the recorded answer
+
+
+def expect_close(actual: object, name: str, rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    """Hidden check: ``actual`` matches the solution's value (recorded at release) within tolerance."""
+    _emit("close", name, actual, rtol=rtol, atol=atol)
+    _noted(name, actual)
+
+
+def expect_equal(actual: object, name: str) -> None:
+    """Hidden check: ``actual`` equals the solution's value exactly, type included."""
+    _emit("equal", name, actual)
+    _noted(name, actual)
+
+
+def expect_scalar(actual: object, name: str, rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """Hidden check: a number close to the solution's (recorded at release)."""
+    number = _as_number(actual)
+    _emit("scalar", name, number if number is not None else actual, rtol=rtol, atol=atol)
+    _noted(name, actual)
+
+
+def _noted(name: str, actual: object) -> None:
+    if not judging():  # an instructor running the solution notebook by hand
+        print(f"· {name}: {_type_label(actual)} noted (judged against the recorded solution when graded)")
