@@ -59,6 +59,9 @@ class Course:
     # True only when a TA explicitly asks to grade without bubblewrap (see autograde.sandbox)
     unsandboxed: bool = False
     answers: Path | None = None  # default: root / "autograde" / "answers", shared by workspaces
+    # Any SQLAlchemy URL for the gradebook (e.g. a PostgreSQL server, see autograde.pgserver);
+    # default: SQLite at gradebook_path
+    gradebook_url: str | None = None
 
     @property
     def source_dir(self) -> Path:
@@ -120,7 +123,7 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.gradebook_path}"
+        return self.gradebook_url or f"sqlite:///{self.gradebook_path}"
 
     def labs(self) -> list[str]:
         """Lab ids that have a source notebook, in course order."""
