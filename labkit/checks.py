@@ -288,8 +288,9 @@ def _dotted(node: ast.AST) -> str:
 def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
     """Uses of any name in ``forbidden`` in Python ``source`` (``F.conv2d``, an import alias, ...).
 
-    A name matches an attribute or variable with that last component, so ``conv2d`` catches
-    ``F.conv2d``, ``torch.conv2d`` and ``from torch.nn.functional import conv2d as c``.
+    A name matches any attribute with that name and any import of it, so ``conv2d`` catches
+    ``F.conv2d``, ``torch.conv2d``, ``x.conv2d(...)`` and ``from torch.nn.functional import
+    conv2d as c``; the student's own functions and variables of that name are theirs to use.
     """
     banned = set(forbidden)
     tree = ast.parse(source)
@@ -297,10 +298,10 @@ def forbidden_uses(source: str, forbidden: Iterable[str]) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in banned:
             found.append(f"{_dotted(node) or node.attr} (line {node.lineno})")
-        elif isinstance(node, ast.Name) and node.id in banned:
-            found.append(f"{node.id} (line {node.lineno})")
         elif isinstance(node, ast.ImportFrom):
-            found += [f"import of {a.name} (line {node.lineno})" for a in node.names if a.name in banned]
+            found += [f"import of {a.name} (line {node.lineno})" for a in node.names if a.name in banned or a.name == "*"]
+        elif isinstance(node, ast.Import):
+            found += [f"import of {a.name} (line {node.lineno})" for a in node.names if a.name.split(".")[-1] in banned]
     return sorted(set(found))
 
 

@@ -143,13 +143,13 @@ def emission(kind: str, name: str, value: object, params: dict | None = None) ->
 
 def parse_emission(data: object) -> dict:
     """Validate one emitted document (as read from the kernel's output) and decode its value."""
-    if type(data) is str:
-        if len(data) > MAX_EMISSION_BYTES * 2:
+    try:  # plain JSON types only (notebook readers hand out dict subclasses)
+        text = data if type(data) is str else json.dumps(data)
+        if len(text) > MAX_EMISSION_BYTES * 2:
             raise WireError("emission too large")
-        try:
-            data = json.loads(data)
-        except ValueError as err:
-            raise WireError(f"emission is not JSON: {err}") from None
+        data = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as err:
+        raise WireError(f"emission is not JSON: {str(err)[:100]}") from None
     if type(data) is not dict or data.get("v") != VERSION:
         raise WireError("emission of an unknown version")
     kind, name, params = data.get("kind"), data.get("name"), data.get("params", {})
