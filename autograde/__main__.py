@@ -6,6 +6,7 @@ The Makefile targets call these; run with ``--help`` for details.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import shutil
 import sys
@@ -48,7 +49,8 @@ def _grade(course: Course, labs: list[str], students: list[str] | None, args: ar
     from autograde import parallel
 
     return parallel.autograde(course, labs, students, workers=args.workers or None,
-                              scheduler=args.scheduler or None, force=args.force)
+                              scheduler=args.scheduler or None, force=args.force,
+                              workers_per_gpu=args.workers_per_gpu or None, scorers=args.scorers or None)
 
 
 def cmd_autograde(course: Course, args: argparse.Namespace) -> int:
@@ -119,7 +121,8 @@ def cmd_bench(course: Course, args: argparse.Namespace) -> int:
     return bench.main(_labs(course, args.lab))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, course: Course | None = None) -> int:
+    """Run one command; ``course`` replaces the default Course (the hub's course, autograde/hub.py)."""
     # nbgrader 0.9.6 trips SQLAlchemy's autoflush warnings on every autograde; they are harmless.
     warnings.filterwarnings("ignore", message=".*not in session.*")
     parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__)
@@ -141,22 +144,38 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--students", default="", help="comma list of student ids (default: all)")
         if name in ("autograde", "demo"):
             p.add_argument("--workers", type=int, default=0,
-                           help="parallel workers (default: one per GPU if CUDA, else one per core)")
+                           help="parallel workers (default: from CPU cores and memory; GPUs are shared)")
+            p.add_argument("--workers-per-gpu", type=int, default=0,
+                           help="kernels sharing one GPU, locally and on Dask (default: as cores and memory allow)")
+            p.add_argument("--scorers", type=int, default=0,
+                           help="processes scoring into the gradebook (default 1; more for large clusters, "
+                                "best with --postgres)")
             p.add_argument("--scheduler", default="", help="tcp://host:port of an existing Dask scheduler")
             p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
             p.add_argument("--serial", action="store_true", help="plain nbgrader, one submission at a time")
             p.add_argument("--unsandboxed", action="store_true",
                            help="grade WITHOUT the bubblewrap sandbox (only where bwrap cannot run, on a machine you trust)")
+        p.add_argument("--gradebook-url", default="", help="SQLAlchemy URL of the gradebook (default: SQLite in the workspace)")
+        p.add_argument("--postgres", action="store_true",
+                       help="use the workspace's PostgreSQL gradebook (started if needed, stopped after; autograde.pgserver)")
         p.set_defaults(func=func)
     args = parser.parse_args(argv)
-    course = Course(workspace=args.workspace) if args.workspace else Course()
+    if course is None:
+        course = Course(workspace=args.workspace) if args.workspace else Course()
     if getattr(args, "unsandboxed", False):
         course = dataclasses.replace(course, unsandboxed=True)
-    try:
-        return args.func(course, args)
-    except SandboxUnavailable as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    if args.gradebook_url:
+        course = dataclasses.replace(course, gradebook_url=args.gradebook_url)
+    with contextlib.ExitStack() as cleanup:
+        if args.postgres:
+            from autograde import pgserver
+
+            course = dataclasses.replace(course, gradebook_url=pgserver.serve(course.workspace, cleanup))
+        try:
+            return args.func(course, args)
+        except SandboxUnavailable as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":
