@@ -15,6 +15,12 @@ SCHEDULER ?=
 FORCE ?=
 UNSANDBOXED ?=
 GRADE_FLAGS = $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force) $(if $(UNSANDBOXED),--unsandboxed)
+# Grading at scale (README "Grading a large class fast"): kernels per GPU, scoring processes,
+# and POSTGRES=1 for the workspace's PostgreSQL gradebook (started if needed, see make pg-start).
+GPU_WORKERS ?=
+SCORERS ?=
+POSTGRES ?=
+GRADE_FLAGS += $(if $(GPU_WORKERS),--workers-per-gpu $(GPU_WORKERS)) $(if $(SCORERS),--scorers $(SCORERS)) $(if $(POSTGRES),--postgres)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Quiet pip about this machine's local package mirrors; keep real errors.
 PIP_FLAGS := --disable-pip-version-check --no-input
@@ -43,6 +49,14 @@ system-packages:
 	else \
 	  echo "warning: cannot install$$missing here (needs apt-get and root); install them by hand for the sandbox and the browser test"; \
 	fi
+	@# OPTIONAL: postgresql, only for a PostgreSQL gradebook (SCORERS/POSTGRES); never needed otherwise
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	if command -v apt-get >/dev/null && [ "$$SUDO" != none ]; then \
+	  echo "installing optional Debian package: postgresql"; \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; } \
+	    || echo "note: postgresql could not be installed; the SQLite gradebook works without it"; \
+	else echo "note: optional postgresql not installed (only needed for a PostgreSQL gradebook)"; fi; }
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -91,6 +105,23 @@ lint: setup
 
 bench: setup
 	$(PY) -m autograde bench --lab $(LAB)
+
+# Scale tests (docs/benchmarks.md). bench-scale: scoring throughput on STUDENTS replayed
+# submissions, SQLite and PostgreSQL, 1 and 2 scorers. scale-dask: 108 real submissions
+# through a Dask LocalCluster. pg-start/pg-stop: the workspace's PostgreSQL gradebook server.
+STUDENTS ?= 2000
+.PHONY: bench-scale scale-dask pg-start pg-stop
+bench-scale: setup
+	$(PY) -m autograde.scale replay --lab $(LAB) --students $(STUDENTS)
+
+scale-dask: setup
+	$(PY) -m autograde.scale dask --lab $(LAB) --submissions 108 --workers 2
+
+pg-start: setup
+	$(PY) -m autograde.pgserver start
+
+pg-stop:
+	$(PY) -m autograde.pgserver stop
 
 clean:
 	rm -rf autograde/submitted autograde/autograded autograde/feedback autograde/exports autograde/logs autograde/gradebook.db artifacts

@@ -73,8 +73,10 @@ def cmd_feedback(course: Course, args: argparse.Namespace) -> int:
 
 
 def cmd_grades(course: Course, args: argparse.Namespace) -> int:
-    if not course.gradebook_path.exists():
-        sys.exit(f"{course.gradebook_path}: no gradebook yet; run `make autograde` first")
+    from autograde.gradebooks import describe, exists
+
+    if not exists(course):
+        sys.exit(f"{describe(course.db_url)}: no gradebook yet; run `make autograde` first")
     print(f"wrote {exports.export_nbgrader_csv(course)}")
     print(f"wrote {exports.export_cell_csv(course)}")
     return 0

@@ -56,6 +56,9 @@ from nbgrader.preprocessors import (
 from traitlets import Unicode
 
 from autograde.course import Course, GradingLimits
+from autograde.gradebooks import describe as describe_gradebook
+from autograde.gradebooks import exists as gradebook_exists
+from autograde.gradebooks import snapshot as gradebook_snapshot
 from autograde.intake import grade_ids, grading_metadata, inspect
 from autograde.judge import Judge
 from autograde.pipeline import (
@@ -69,6 +72,7 @@ from autograde.pipeline import (
     submission_files,
     warm_dataset_cache,
 )
+from autograde.resources import WorkerPlan
 from autograde.safe_execute import GradingNotes
 
 STATE_VERSION = 3  # 3: judged outside the kernel against recorded answers
@@ -264,25 +268,19 @@ class Plan:
     done: list[GradeResult] = field(default_factory=list)  # skipped (unchanged) or rejected at intake
 
 
-def _cuda_devices() -> int:
-    """Number of CUDA GPUs this machine has (0 without CUDA or torch)."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return 0
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+def default_workers(workers_per_gpu: int | None = None) -> int:
+    """Workers this machine runs by default: bounded by cores and memory, GPUs shared
+    (see autograde.resources)."""
+    from autograde.resources import detect, plan_workers
 
-
-def default_workers() -> int:
-    """One worker per GPU when CUDA is present, else one per CPU core."""
-    return _cuda_devices() or os.cpu_count() or 1
+    return plan_workers(detect(), workers_per_gpu=workers_per_gpu).workers
 
 
 def plan(course: Course, labs: Iterable[str], students: Iterable[str] | None, force: bool, threads: int) -> Plan:
     """Inspect every submission; queue the ones that are new or changed."""
     result = Plan()
     wanted = list(students) if students else course.students()
-    snapshot = course.gradebook_path.read_bytes()
+    snapshot = gradebook_snapshot(course)  # definitions only: small however large the class
     for lab in labs:
         release_nb = nbformat.read(course.release_notebook(lab), as_version=4)
         release_ids, release_meta = grade_ids(release_nb), grading_metadata(release_nb)
@@ -345,7 +343,7 @@ def _merge(course: Course, outcome: Executed, warnings: list[str]) -> GradeResul
     cache = _cache_path(course, outcome.lab, outcome.student, outcome.fingerprint)
     if outcome.notebook:  # empty string: already cached by an earlier, interrupted run
         _atomic_write(cache, outcome.notebook)
-    record_outcome(course, score_executed(course, outcome.lab, outcome.student, cache), result)
+    record_outcome(course, _score_retrying(course, outcome.lab, outcome.student, cache), result)
     if result.status != "graded":
         return result
     _atomic_write(_state_path(course, outcome.lab, outcome.student), json.dumps({
@@ -356,18 +354,29 @@ def _merge(course: Course, outcome: Executed, warnings: list[str]) -> GradeResul
     return result
 
 
-_WORKER_GPU: str | None = None  # the GPU a local worker process owns, if any
+def _score_retrying(course: Course, lab: str, student: str, cache: Path, attempts: int = 8) -> dict:
+    """score_executed, again when several scorers share SQLite and this one lost a lock race
+    (SQLite answers "database is locked" at once, without waiting, to avoid a deadlock)."""
+    for attempt in range(attempts):
+        outcome = score_executed(course, lab, student, cache)
+        text = (outcome.get("log") or "") + (outcome.get("error") or "")
+        if outcome.get("success") or "database is locked" not in text or attempt == attempts - 1:
+            return outcome
+        time.sleep(0.05 * 2**attempt)
+    return outcome
 
 
-def _init_local_worker(threads: int, gpu_ids) -> None:
-    """Runs once in each local worker process: thread limits, and its own GPU if any.
-    Kernels started by this process inherit both through the environment."""
+_WORKER_GPU: str | None = None  # the GPU a local worker process uses, if any
+
+
+def _init_local_worker(environments) -> None:
+    """Runs once in each local worker process: takes one worker's environment from the
+    plan (thread limits; on GPU machines its GPU and GPU memory cap, see autograde.resources).
+    Kernels started by this process inherit it."""
     global _WORKER_GPU
-    os.environ.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-                       "LABKIT_THREADS": str(threads)})
-    if gpu_ids is not None:
-        _WORKER_GPU = gpu_ids.get()
-        os.environ["CUDA_VISIBLE_DEVICES"] = _WORKER_GPU
+    env = environments.get()
+    os.environ.update(env)
+    _WORKER_GPU = env.get("CUDA_VISIBLE_DEVICES")
 
 
 def _execute_in_local_worker(task: Task) -> Executed:
@@ -375,19 +384,18 @@ def _execute_in_local_worker(task: Task) -> Executed:
 
 
 class _LocalPool:
-    """Long-lived worker processes (nbgrader imported once each); one GPU per process if any."""
+    """Long-lived worker processes (nbgrader imported once each), GPUs shared round-robin."""
 
-    def __init__(self, workers: int, gpus: int, threads: int):
+    def __init__(self, plan: WorkerPlan):
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        gpu_ids = None
-        if gpus:
-            gpu_ids = context.Manager().Queue()
-            for i in range(workers):
-                gpu_ids.put(str(i % gpus))
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                           initializer=_init_local_worker, initargs=(threads, gpu_ids))
+        self.manager = context.Manager()
+        environments = self.manager.Queue()
+        for i in range(plan.workers):
+            environments.put(plan.environment(i))
+        self.pool = cf.ProcessPoolExecutor(max_workers=plan.workers, mp_context=context,
+                                           initializer=_init_local_worker, initargs=(environments,))
 
     def submit(self, task: Task) -> cf.Future:
         return self.pool.submit(_execute_in_local_worker, task)
@@ -397,20 +405,30 @@ class _LocalPool:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.manager.shutdown()
 
 
 class _DaskPool:
-    """Tasks on an existing Dask cluster; a task holds one GPU where workers advertise them."""
+    """Tasks on an existing Dask cluster. Where workers advertise ``GPU`` resources, a task
+    holds ``1 / workers_per_gpu`` of one (several kernels share a GPU) and its kernel is
+    capped at its share of the GPU's memory."""
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, workers_per_gpu: int | None = None):
         from distributed import Client
+
+        from autograde.resources import dask_gpu_fraction, dask_gpu_request
 
         self.client = Client(address, timeout="30s")
         workers = self.client.scheduler_info()["workers"].values()
-        self.resources = {"GPU": 1} if any(w.get("resources", {}).get("GPU") for w in workers) else None
+        self.slots = sum(w.get("nthreads", 1) for w in workers) or 1
+        share = workers_per_gpu or 1
+        gpus = any(w.get("resources", {}).get("GPU") for w in workers)
+        self.resources = dask_gpu_request(share) if gpus else None
+        self.gpu_fraction = dask_gpu_fraction(share) if gpus and share > 1 else None
 
     def submit(self, task: Task):
-        return self.client.submit(_execute_on_dask_worker, task, key=f"grade-{task.lab}-{task.student}-{task.fingerprint[:8]}",
+        return self.client.submit(_execute_on_dask_worker, task, self.gpu_fraction,
+                                  key=f"grade-{task.lab}-{task.student}-{task.fingerprint[:8]}",
                                   resources=self.resources, pure=False)
 
     def as_completed(self, futures):
@@ -422,9 +440,14 @@ class _DaskPool:
         self.client.close()
 
 
-def _execute_on_dask_worker(task: Task) -> Executed:
+def _execute_on_dask_worker(task: Task, gpu_fraction: float | None = None) -> Executed:
     # On a cluster each Dask worker is started with its own GPU (CUDA_VISIBLE_DEVICES set by
-    # the job script or dask-jobqueue) and `--resources GPU=1`; the grading child inherits it.
+    # the job script or dask-jobqueue) and `--resources GPU=1`; the grading child inherits it,
+    # and the GPU memory cap when several tasks share that GPU.
+    if gpu_fraction is not None:
+        from autograde.resources import GPU_FRACTION_ENV
+
+        os.environ[GPU_FRACTION_ENV] = f"{gpu_fraction:.4f}"
     return execute_task(task)
 
 
@@ -436,51 +459,75 @@ def autograde(
     scheduler: str | None = None,
     force: bool = False,
     progress: bool = True,
+    workers_per_gpu: int | None = None,
+    scorers: int | None = None,
 ) -> list[GradeResult]:
-    """Grade every new or changed submission in parallel; returns one result per submission."""
+    """Grade every new or changed submission in parallel; returns one result per submission.
+
+    ``workers``: local worker processes (default: from cores, memory and GPUs, see
+    autograde.resources); ``workers_per_gpu``: kernels sharing one GPU (locally and on Dask);
+    ``scorers``: scoring processes (default 1, see autograde.scoring).
+    """
     from tqdm import tqdm
 
+    from autograde.resources import detect, plan_workers
+    from autograde.scoring import Scorers
+
     labs = list(labs or course.labs())
-    if not course.gradebook_path.exists():
-        raise FileNotFoundError(f"{course.gradebook_path}: no gradebook; release the labs first (`make release`)")
+    if not gradebook_exists(course):
+        raise FileNotFoundError(f"{describe_gradebook(course.db_url)}: no gradebook; release the labs first (`make release`)")
     from autograde.sandbox import require_sandbox
 
     how = require_sandbox(course.unsandboxed)  # refuses when bwrap is missing and not asked
     require_answers(course, labs)  # refuses when a lab's recorded answers are missing or stale
     warm_dataset_cache()
+    worker_plan = None if scheduler else plan_workers(detect(), workers, workers_per_gpu)
     if progress:
         print(f"kernels run in: {how}", file=sys.stderr)
-    n_workers = workers or default_workers()
-    cores = os.cpu_count() or 1
-    threads = max(1, cores // n_workers) if not scheduler else 1
+        if worker_plan:
+            print(f"workers: {worker_plan.describe()}", file=sys.stderr)
+    threads = worker_plan.threads if worker_plan else 1
     work = plan(course, labs, students, force, threads)
     results = list(work.done)
     if not work.tasks:
         return results
-    bar = tqdm(total=len(work.tasks), desc=f"autograde ({'dask' if scheduler else n_workers} workers)",
+    bar = tqdm(total=len(work.tasks), desc=f"autograde ({worker_plan.workers if worker_plan else 'dask'} workers)",
                unit="nb", disable=not progress)
-    # executions finished before an interrupted run was killed are scored without re-running
-    todo = []
-    for task in work.tasks:
-        if _cache_path(course, task.lab, task.student, task.fingerprint).exists():
-            results.append(_merge(course, Executed(task.lab, task.student, task.fingerprint, ""), task.warnings))
+    scoring = Scorers(course, scorers or 1)
+    pending: set[cf.Future] = set()
+
+    def collect(block: bool) -> None:
+        done, _ = cf.wait(pending, return_when=cf.ALL_COMPLETED if block else cf.FIRST_COMPLETED,
+                          timeout=None if block else 0)
+        for f in done:
+            pending.discard(f)
+            result = f.result()
+            results.append(result)
+            bar.set_postfix_str(f"{result.lab}/{result.student}")
             bar.update()
-        else:
-            todo.append(task)
-    if not todo:
-        bar.close()
-        return results
-    warnings_for = {(t.lab, t.student): t.warnings for t in todo}
-    pool: _LocalPool | _DaskPool
-    pool = _DaskPool(scheduler) if scheduler else _LocalPool(n_workers, _cuda_devices(), threads)
+
+    pool: _LocalPool | _DaskPool | None = None
     try:
-        futures = [pool.submit(task) for task in todo]
-        for future in pool.as_completed(futures):
-            outcome: Executed = future.result()
-            results.append(_merge(course, outcome, warnings_for[(outcome.lab, outcome.student)]))
-            bar.set_postfix_str(f"{outcome.lab}/{outcome.student}")
-            bar.update()
+        # executions finished before an interrupted run was killed are scored without re-running
+        todo = []
+        for task in work.tasks:
+            if _cache_path(course, task.lab, task.student, task.fingerprint).exists():
+                pending.add(scoring.submit(Executed(task.lab, task.student, task.fingerprint, ""), task.warnings))
+                collect(block=False)
+            else:
+                todo.append(task)
+        if todo:
+            warnings_for = {(t.lab, t.student): t.warnings for t in todo}
+            pool = _DaskPool(scheduler, workers_per_gpu) if scheduler else _LocalPool(worker_plan)
+            futures = [pool.submit(task) for task in todo]
+            for future in pool.as_completed(futures):
+                outcome: Executed = future.result()
+                pending.add(scoring.submit(outcome, warnings_for[(outcome.lab, outcome.student)]))
+                collect(block=False)
+        collect(block=True)
         bar.close()
     finally:
-        pool.close()
+        if pool is not None:
+            pool.close()
+        scoring.close()
     return results

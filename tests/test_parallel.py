@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -101,7 +100,8 @@ def _first_difference(a: dict, b: dict) -> str:
 def test_two_local_workers_match_serial_nbgrader(serial, tmp_path):
     course = _prepare(tmp_path)
     before = _digest(course.submitted_dir)
-    results = {r.student: r for r in parallel.autograde(course, [LAB], workers=2, progress=False)}
+    # two scoring processes sharing the SQLite gradebook (autograde.scoring)
+    results = {r.student: r for r in parallel.autograde(course, [LAB], workers=2, scorers=2, progress=False)}
     _assert_same_as_serial(serial, course, results)
     assert _digest(course.submitted_dir) == before, "student originals were modified"
     # the gradebook is an ordinary nbgrader gradebook: nbgrader's own export reads it
@@ -136,7 +136,7 @@ def test_real_dask_scheduler_and_two_workers_match_serial(serial, tmp_path):
 def test_kill_minus_9_mid_run_then_resume_loses_nothing(serial, tmp_path):
     course = _prepare(tmp_path)
     cmd = [sys.executable, "-m", "autograde", "--workspace", str(course.workspace), "autograde",
-           "--lab", LAB, "--workers", "1"]
+           "--lab", LAB, "--workers", "1", "--scorers", "2"]  # several scorers keep the property
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = course.workspace / "state" / LAB
     deadline = time.time() + 240
@@ -158,23 +158,6 @@ def test_kill_minus_9_mid_run_then_resume_loses_nothing(serial, tmp_path):
     _assert_same_as_serial(serial, course, results)
 
 
-def test_local_workers_each_own_one_gpu_and_limit_threads(monkeypatch):
-    import queue
-
-    ids = queue.Queue()
-    for gpu in ("0", "1"):
-        ids.put(gpu)
-    seen = []
-    for _ in range(2):
-        for key in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "LABKIT_THREADS"):
-            monkeypatch.delenv(key, raising=False)
-        parallel._init_local_worker(3, ids)
-        seen.append(os.environ["CUDA_VISIBLE_DEVICES"])
-        assert os.environ["OMP_NUM_THREADS"] == "3" and os.environ["LABKIT_THREADS"] == "3"
-    assert seen == ["0", "1"]
-    monkeypatch.setattr(parallel, "_WORKER_GPU", None)
-
-
 def test_longest_first_scheduling_puts_answered_notebooks_first(tmp_path):
     course = _prepare(tmp_path)
     tasks = parallel.plan(course, [LAB], None, force=True, threads=1).tasks
@@ -182,11 +165,37 @@ def test_longest_first_scheduling_puts_answered_notebooks_first(tmp_path):
     assert [t.student for t in tasks][-1] == "demo-blank"
 
 
-def test_default_workers_follow_gpus_then_cores(monkeypatch):
-    import torch
+@pytest.fixture
+def postgres_course(tmp_path):
+    """A course whose gradebook is a private PostgreSQL server (autograde.pgserver)."""
+    import dataclasses
+    import shutil
+    import tempfile
+    from pathlib import Path
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
-    assert parallel.default_workers() == 3
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert parallel.default_workers() == (os.cpu_count() or 1)
+    from autograde import pgserver
+
+    ok, why = pgserver.available()
+    if not ok:
+        pytest.skip(why)
+    base = Path(tempfile.mkdtemp(prefix="pgtest-"))
+    base.chmod(0o711)  # as root the server runs as the postgres user, which must reach its data
+    try:
+        url = pgserver.start(base)
+        yield dataclasses.replace(make_course(tmp_path), gradebook_url=url)
+    finally:
+        pgserver.stop(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_several_scorers_into_postgres_match_serial(serial, postgres_course):
+    course = postgres_course
+    pipeline.release(course, [LAB])
+    samples.make_samples(course, [LAB])
+    samples.write_submission(course, LAB, "broken", "{ not json")
+    assert not course.gradebook_path.exists(), "nothing may fall back to SQLite"
+    results = {r.student: r for r in parallel.autograde(course, [LAB], workers=2, scorers=2, progress=False)}
+    _assert_same_as_serial(serial, course, results)
+    from autograde import exports
+
+    assert "demo-reference" in exports.export_nbgrader_csv(course).read_text()
