@@ -22,6 +22,7 @@ LAB_IDS = (
     "lab4_cnn",
     "lab5_rnn",
     "lab6_attention",
+    "lab7_text",
 )
 
 # Per-cell execution limit. The slowest lab cell trains for well under a minute on a
