@@ -9,6 +9,8 @@ PY     := $(VENV)/bin/python
 # The stamp's name hashes the pins: editing requirements.txt or pyproject.toml reinstalls,
 # an unchanged second run installs nothing.
 STAMP  := $(VENV)/.setup-$(shell cat requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+# make hub's proxy (npm): a stamp of its own, see the hub section at the end
+HUB_NPM_STAMP := hub/node_modules/.stamp-$(shell cat hub/package-lock.json 2>/dev/null | sha256sum | cut -c1-12)
 LAB    ?= all
 WORKERS ?=
 SCHEDULER ?=
@@ -29,11 +31,12 @@ PIP_FLAGS := --disable-pip-version-check --no-input
 
 help:
 	@echo "make setup | demo | test | release | autograde LAB=<id|all> | feedback | grades | report | lab | bench | lint | clean"
+	@echo "course hub: make hub | hub-stop | hub-release LAB=<id> | hub-collect LAB=<id> | hub-grade LAB=<id> | hub-feedback LAB=<id> | hub-grades | hub-check | hub-clean"
 
 # Debian packages the grader's sandbox (bubblewrap) and the browser test (chromium) need.
 SYSTEM_PACKAGES := bubblewrap chromium
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) $(HUB_NPM_STAMP)
 
 # Installs the Debian packages when they are missing and the system allows it (root or
 # password-less sudo with apt-get); otherwise says what is missing and carries on: the grader then
@@ -126,3 +129,51 @@ pg-stop:
 clean:
 	rm -rf autograde/submitted autograde/autograded autograde/feedback autograde/exports autograde/logs autograde/gradebook.db artifacts
 	find . -name __pycache__ -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
+
+# --- the course on JupyterHub (docs/hub.md) ---------------------------------------------------
+# JupyterHub's proxy from npm, into hub/node_modules (git-ignored), with a stamp of its own
+# (HUB_NPM_STAMP, above) that hashes the lock file. Without npm it says so and goes on.
+HUB := $(PY) -m autograde.hub
+HUB_LAB = $(if $(filter all,$(LAB)),$(error give the lab: LAB=lab1_perceptron),$(LAB))
+
+.PHONY: hub hub-stop hub-release hub-collect hub-grade hub-feedback hub-grades hub-check hub-clean
+
+$(HUB_NPM_STAMP): hub/package.json hub/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd hub && npm ci --no-audit --no-fund --loglevel=error && rm -f node_modules/.stamp-* && touch ../$@; \
+	else echo "warning: npm not found: install Node.js for make hub (JupyterHub's configurable-http-proxy)"; fi
+
+# JupyterHub on http://127.0.0.1:8000 (HUB_PORT=...), as root: demo accounts, exchange, formgrader
+hub: setup
+	$(HUB) start
+
+hub-stop:
+	$(HUB) stop
+
+# instructor: generate the student version and release it to the exchange (with its due date)
+hub-release: setup
+	$(HUB) release --lab $(HUB_LAB)
+
+# TA: each student's latest submission into the course's submitted folder
+hub-collect: setup
+	$(HUB) collect --lab $(HUB_LAB)
+
+# TA: the sandboxed parallel grader on the collected submissions, then the grade exports
+hub-grade: setup
+	$(HUB) grade --lab $(HUB_LAB) $(if $(WORKERS),--workers $(WORKERS))
+
+# TA: feedback pages (no hidden tests), released to the students' Assignment List
+hub-feedback: setup
+	$(HUB) feedback --lab $(HUB_LAB)
+
+# TA: nbgrader's CSV, the per-cell CSV and the Canvas gradebook CSV
+hub-grades: setup
+	$(HUB) grades
+
+hub-check:
+	$(HUB) check
+
+# stop the hub, delete the demo accounts and .hub/
+hub-clean:
+	$(HUB) remove
+
