@@ -27,10 +27,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Quiet pip about this machine's local package mirrors; keep real errors.
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: setup system-packages demo release autograde feedback grades report lab test test-fast lint bench clean help
+.PHONY: setup system-packages demo release autograde feedback grades report similarity lab test test-fast lint bench clean help
 
 help:
-	@echo "make setup | demo | test | release | autograde LAB=<id|all> | feedback | grades | report | lab | bench | lint | clean"
+	@echo "make setup | demo | test | release | autograde LAB=<id|all> | feedback | grades | report | similarity LAB=<id|all> | lab | bench | lint | clean"
 	@echo "course hub: make hub | hub-stop | hub-release LAB=<id> | hub-collect LAB=<id> | hub-grade LAB=<id> | hub-feedback LAB=<id> | hub-grades | hub-check | hub-clean"
 
 # Debian packages the grader's sandbox (bubblewrap) and the browser test (chromium) need.
@@ -86,6 +86,10 @@ grades: setup
 
 report: setup
 	$(PY) -m autograde report --lab $(LAB)
+
+# Pairs of students whose solution cells are unusually alike, for a TA to look at (never a verdict).
+similarity: setup
+	$(PY) -m autograde similarity --lab $(LAB)
 
 # JupyterLab for students on the released labs, with nbgrader's student tools only (Assignment
 # List, Validate): jupyter_student/ hides Formgrader, Create Assignment and Course List through

@@ -117,6 +117,16 @@ def cmd_demo(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_similarity(course: Course, args: argparse.Namespace) -> int:
+    from autograde import similarity
+
+    results = similarity.compare_labs(course, _labs(course, args.lab))
+    print(similarity.summary(results))
+    for path in similarity.write_outputs(course, results):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_bench(course: Course, args: argparse.Namespace) -> int:
     from autograde import bench
 
@@ -139,6 +149,7 @@ def main(argv: list[str] | None = None, course: Course | None = None) -> int:
         ("report", cmd_report, "class report: score histograms and pass rate per test cell (HTML, PNG)"),
         ("demo", cmd_demo, "release, grade the samples, feedback, grades, table"),
         ("bench", cmd_bench, "time each lab's solution: executed and autograded"),
+        ("similarity", cmd_similarity, "pairs of similar solution cells for a TA to look at (CSV, HTML)"),
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--lab", default="all", help="lab id, comma list, or 'all'")
