@@ -396,3 +396,93 @@ def test_bad_submissions_get_a_clear_message(hub):
     assert hub.step("check").returncode == 0
     (folder / "my_lab1.ipynb").rename(folder / f"{LAB}.ipynb")
     assert nbg(CAROL, "submit", LAB).returncode == 0
+
+
+# --- quick tests of the pieces (no hub, no root) -----------------------------------------------
+
+def test_late_penalty_policy():
+    from autograde.late import PercentPerDayLate
+
+    plugin = PercentPerDayLate(percent_per_day=10, grace_minutes=15, max_percent=50)
+    hour, day = 3600, 86400
+    assert plugin.late_submission_penalty("s", 8.0, 10 * 60) == 0  # within the grace period
+    assert plugin.late_submission_penalty("s", 8.0, 3 * hour) == pytest.approx(0.8)
+    assert plugin.late_submission_penalty("s", 8.0, 30 * hour) == pytest.approx(1.6)
+    assert plugin.late_submission_penalty("s", 8.0, 7 * day) == pytest.approx(4.0)  # capped at 50 %
+    assert plugin.late_submission_penalty("s", 0.0, 3 * day) == 0
+
+
+def test_hub_course_config(tmp_path):
+    from autograde.hub_course import HubCourse, HubPaths, Settings
+
+    settings = tmp_path / "course.toml"
+    settings.write_text(hd.settings_text("c101", ["dlt-x"], "2030-01-01 00:00:00 UTC", "grader-c101"))
+    paths = HubPaths(tmp_path / "state")
+    course = HubCourse(root=REPO_ROOT, workspace=paths.course, release=paths.release, exchange=paths.exchange,
+                       settings_file=settings)
+    c = course.nbgrader_config()
+    assert c.CourseDirectory.course_id == "c101"
+    assert c.CourseDirectory.root == str(paths.course)  # never the repository's nbgrader_config.py
+    assert c.CourseDirectory.submitted_directory == str(paths.course / "submitted")
+    assert c.CourseDirectory.release_directory == str(paths.release)
+    assert c.Exchange.root == str(paths.exchange)
+    assert c.AssignLatePenalties.plugin_class == "autograde.late.PercentPerDayLate"
+    assert c.PercentPerDayLate.grace_minutes == 0
+    s = Settings.load(settings)
+    assert s.students == ("dlt-x",) and s.due["lab1_perceptron"].startswith("2030")
+    assert s.formgrade_group == "formgrade-c101" and s.canvas == {"lab1_perceptron": "424242"}
+
+
+def test_exchange_check_names_the_fix(tmp_path):
+    from autograde import hub as hubmod
+    from autograde.hub_course import HubPaths, Settings
+
+    settings = tmp_path / "course.toml"
+    settings.write_text(hd.settings_text("c101", [], None, "root"))
+    paths = HubPaths(tmp_path / "state")
+    s = Settings.load(settings)
+    assert "does not exist" in hubmod.check_exchange(paths, s)[0]
+    paths.exchange.mkdir(parents=True)
+    os.chmod(paths.exchange, 0o755)
+    (problem,) = hubmod.check_exchange(paths, s)
+    assert "0755" in problem and "chmod 1777" in problem
+    os.chmod(paths.exchange, 0o1777)
+    assert hubmod.check_exchange(paths, s) == []
+    inbound = paths.exchange / "c101" / "inbound"
+    inbound.mkdir(parents=True)
+    os.chmod(inbound, 0o700)
+    (problem,) = hubmod.check_exchange(paths, s)
+    assert "inbound" in problem and "2733" in problem
+
+
+def test_canvas_export_layout(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from autograde import lms_export
+    from autograde.course import Course
+
+    course = Course(workspace=tmp_path / "ws")
+    course.workspace.mkdir()
+    with Gradebook(course.db_url) as gb:
+        gb.add_assignment(LAB)
+        gb.add_student("s1", first_name="Ada", last_name="Lovelace", lms_user_id="777")
+        gb.add_student("s2")
+    header, rows = lms_export.canvas_rows(course, {LAB: "424242"}, section="A")
+    assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", f"{LAB} (424242)"]
+    assert rows[0][0] == "Points Possible"
+    assert rows[1][:5] == ["Lovelace, Ada", "777", "s1", "s1", "A"]
+    assert rows[1][5] == "" and rows[2][0] == "s2"  # nothing submitted: left empty
+    assert lms_export.column_name(LAB, {}) == LAB
+
+
+def test_make_targets_call_the_hub_commands():
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
+    for target, command in (("hub-release", "release --lab lab1_perceptron"), ("hub-collect", "collect --lab lab1_perceptron"),
+                            ("hub-grade", "grade --lab lab1_perceptron"), ("hub-feedback", "feedback --lab lab1_perceptron")):
+        out = subprocess.run(["make", "-n", target, f"LAB={LAB}"], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr
+        assert f"-m autograde.hub {command}" in out.stdout.splitlines()[-1], out.stdout
+    out = subprocess.run(["make", "-n", "hub-release"], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
+    assert out.returncode != 0 and "LAB=" in out.stderr
+    out = subprocess.run(["make", "-n", "hub-stop"], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
+    assert "-m autograde.hub stop" in out.stdout
