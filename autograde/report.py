@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from autograde import exports, pipeline, similarity_html
+from autograde import exports, leaderboard, pipeline, similarity_html
 from autograde.course import Course
 
 CELL_CSV_HEADER = ["lab", "student", "cell", "kind", "score", "max_score", "needs_manual_grade"]
@@ -291,6 +291,6 @@ def build(course: Course, labs: Iterable[str] | None = None) -> Path:
         "<title>Class report</title>", f"<style>{_CSS}</style></head><body>",
         "<h1>Class report</h1>", intro,
         "<h2>Last grading run</h2>", _status_section(status, labs),
-        *sections, similarity_html.report_section(course, labs), "</body></html>",
+        *sections, leaderboard.report_section(course, labs), similarity_html.report_section(course, labs), "</body></html>",
     ])
     return _write(out / "index.html", page)
