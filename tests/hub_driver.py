@@ -258,15 +258,13 @@ def _student_burst(lab: str, attempts: int, marker: str) -> None:
     """Fetch ``lab`` and submit it ``attempts`` times, each copy marked with (marker, attempt);
     prints one JSON line per submission with nbgrader's timestamp."""
     import nbformat
-    from nbgrader.apps import NbGrader
     from nbgrader.auth import Authenticator
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.exchange.default import ExchangeFetchAssignment, ExchangeSubmit
-    from traitlets.config import Config
 
-    app = NbGrader()
-    app.load_config_file()  # the student config on JUPYTER_CONFIG_PATH: course id and exchange
-    config = Config(app.config)
+    from autograde.hub_course import student_config
+
+    config = student_config()  # what hub/jupyter/student/nbgrader_config.py gives a student's server
     config.CourseDirectory.assignment_id = lab
     coursedir = CourseDirectory(config=config)
     auth = Authenticator(config=config)
