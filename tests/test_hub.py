@@ -486,3 +486,20 @@ def test_make_targets_call_the_hub_commands():
     assert out.returncode != 0 and "LAB=" in out.stderr
     out = subprocess.run(["make", "-n", "hub-stop"], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
     assert "-m autograde.hub stop" in out.stdout
+
+
+def test_without_root_make_hub_prints_the_manual_steps(tmp_path, monkeypatch, capsys):
+    from autograde import hub as hubmod
+    from autograde.hub_course import HubPaths, Settings
+
+    settings = tmp_path / "course.toml"
+    settings.write_text(hd.settings_text("c101", ["dlt-x"], None, "grader-c101"))
+    monkeypatch.setattr(hubmod, "is_root", lambda: False)
+    paths = HubPaths(tmp_path / "state")
+    assert hubmod.start(paths, Settings.load(settings)) == 1
+    err = capsys.readouterr().err
+    assert "must run as root" in err
+    assert f"useradd --create-home --home-dir {paths.home('dlt-x')}" in err and "chmod 1777" in err
+    assert not paths.state.exists()  # nothing was created
+    with pytest.raises(hubmod.HubError, match="needs root"):
+        hubmod.ensure_accounts(paths, Settings.load(settings))
