@@ -36,18 +36,19 @@ def make_course(tmp: Path) -> Course:
     return Course(root=REPO_ROOT, workspace=tmp / "autograde", release=tmp / "labs")
 
 
-def load_mutants(lab: str) -> list:
-    """The lab's plausible wrong answers from tests/mutants/<lab>.py (empty if none)."""
+def load_mutants(lab: str, kind: str = "MUTANTS") -> list:
+    """The lab's plausible wrong answers (or, with kind="ALTERNATIVES", its correct
+    alternatives) from tests/mutants/<lab>.py (empty if none)."""
     import importlib
 
     try:
-        return list(importlib.import_module(f"mutants.{lab}").MUTANTS)
+        return list(getattr(importlib.import_module(f"mutants.{lab}"), kind, []))
     except ModuleNotFoundError:
         return []
 
 
 def mutant_notebook(course: Course, lab: str, mutants: list):
-    """The release with reference solutions, then every mutant applied to its cell."""
+    """The release with reference solutions, then every change (mutant or alternative) applied to its cell."""
     import nbformat
 
     from autograde import samples
@@ -62,12 +63,26 @@ def mutant_notebook(course: Course, lab: str, mutants: list):
     return samples.fill_solutions(release, solutions)
 
 
+def rounds(changes: list) -> list[list]:
+    """Split changes so that each round touches every solution cell at most once (round k holds
+    the k-th change of each cell): several changes to one cell cannot be applied together."""
+    groups: list[list] = []
+    seen: dict[str, int] = {}
+    for change in changes:
+        k = seen.get(change.cell, 0)
+        seen[change.cell] = k + 1
+        if k == len(groups):
+            groups.append([])
+        groups[k].append(change)
+    return groups
+
+
 _graded: dict[str, GradedLab] = {}
 
 
 @pytest.fixture
 def graded_lab(request, tmp_path_factory) -> GradedLab:
-    """Release the lab into a temp dir and autograde the reference and blank samples once."""
+    """Release the lab into a temp dir and autograde the reference, blank, mutant and alternative samples once."""
     from autograde import pipeline, samples
 
     lab = request.param
@@ -76,8 +91,10 @@ def graded_lab(request, tmp_path_factory) -> GradedLab:
         pipeline.release(course, [lab])
         samples.make_samples(course, [lab], students=["demo-reference", "demo-blank"])
         mutants = load_mutants(lab)
-        if mutants:
-            samples.write_submission(course, lab, "demo-mutant", mutant_notebook(course, lab, mutants))
+        for i, group in enumerate(rounds(mutants)):
+            samples.write_submission(course, lab, f"demo-mutant-{i}", mutant_notebook(course, lab, group))
+        for i, group in enumerate(rounds(load_mutants(lab, "ALTERNATIVES"))):
+            samples.write_submission(course, lab, f"demo-alternative-{i}", mutant_notebook(course, lab, group))
         results = pipeline.autograde(course, [lab], progress=False)
         _graded[lab] = GradedLab(lab, course, {r.student: r for r in results})
     return _graded[lab]

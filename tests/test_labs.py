@@ -112,13 +112,92 @@ def test_plausible_wrong_answers_lose_their_points(graded_lab):
     mutants = load_mutants(graded_lab.lab)
     if not mutants:
         pytest.fail(f"{graded_lab.lab}: add plausible wrong answers in tests/mutants/{graded_lab.lab}.py")
-    result = graded_lab.results["demo-mutant"]
-    assert result.status == "graded", result.reason
-    grades = _cell_grades(graded_lab.course, graded_lab.lab, "demo-mutant")
-    survivors = [
-        f"{m.cell}: {m.why or m.new} (passed {cell})"
-        for m in mutants
-        for cell in m.fails
-        if grades[cell][0] != 0
-    ]
+    from conftest import rounds
+
+    survivors = []
+    for i, group in enumerate(rounds(mutants)):
+        result = graded_lab.results[f"demo-mutant-{i}"]
+        assert result.status == "graded", result.reason
+        grades = _cell_grades(graded_lab.course, graded_lab.lab, f"demo-mutant-{i}")
+        survivors += [f"{m.cell}: {m.why or m.new} (passed {cell})" for m in group for cell in m.fails
+                      if grades[cell][0] != 0]
     assert not survivors, f"{graded_lab.lab}: tests accept wrong answers: " + "; ".join(survivors)
+
+
+@pytest.mark.parametrize("graded_lab", LABS, indirect=True)
+def test_correct_alternatives_keep_full_marks(graded_lab):
+    from conftest import load_mutants
+
+    alternatives = load_mutants(graded_lab.lab, "ALTERNATIVES")
+    if not alternatives:
+        pytest.fail(f"{graded_lab.lab}: add correct alternatives (Alternative) in tests/mutants/{graded_lab.lab}.py")
+    from conftest import rounds
+
+    lost = {}
+    for i, group in enumerate(rounds(alternatives)):
+        result = graded_lab.results[f"demo-alternative-{i}"]
+        assert result.status == "graded", result.reason
+        grades = _cell_grades(graded_lab.course, graded_lab.lab, f"demo-alternative-{i}")
+        lost.update({f"{name} (with {'; '.join(a.why or a.new for a in group)})": (score, top)
+                     for name, (score, top, kind) in grades.items() if kind == "code" and score != top})
+    assert not lost, f"{graded_lab.lab}: correct alternatives lose points: {lost}"
+
+
+VISIBLE_TARGET = 0.8  # share of plausible mistakes the student sees before submitting
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_visible_checks_catch_most_mistakes(lab, record_property, capsys):
+    from conftest import load_mutants
+    from visible_probe import visible_catches
+
+    mutants = load_mutants(lab)
+    if not mutants:
+        pytest.fail(f"{lab}: add plausible wrong answers in tests/mutants/{lab}.py")
+    by_design = sum(m.hidden_only for m in mutants)
+    mutants = [m for m in mutants if not m.hidden_only]
+    caught = visible_catches(lab, mutants)
+    share = sum(caught) / len(caught)
+    missed = [f"{m.cell}: {m.why or m.new}" for m, c in zip(mutants, caught) if not c]
+    record_property("visible_catch_share", share)
+    with capsys.disabled():
+        print(f"\n{lab}: visible checks catch {sum(caught)}/{len(caught)} mutants ({share:.0%}; "
+              f"{by_design} more are hidden-only by design, e.g. multiple choice)"
+              + (f"; only hidden tests catch: {'; '.join(missed)}" if missed else ""))
+    assert share >= VISIBLE_TARGET, (f"{lab}: visible checks catch {share:.0%} of plausible mistakes "
+                                     f"(target {VISIBLE_TARGET:.0%}); missed: {'; '.join(missed)}")
+
+
+_CHECK_CALLS = ("assert_close", "assert_equal", "assert_scalar", "assert_choice", "assert_accuracy",
+                "assert_at_least", "assert_tensor", "compare_gradients", "by_hand", "expect_close",
+                "expect_equal", "expect_scalar")
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_graded_statement_goes_through_labkit_checks(lab):
+    """The judge only sees labkit.checks: a plain assert in a test cell would decide points in
+    the student's kernel, and a test cell without a check cannot be judged at all."""
+    import ast
+
+    problems = []
+    for cell in _source(lab).cells:
+        meta = _meta(cell)
+        if not (meta.get("grade") and cell.cell_type == "code" and not meta.get("solution")):
+            continue
+        tree = ast.parse(cell.source)
+        asserts = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Assert)]
+        if asserts:
+            problems.append(f"{meta['grade_id']}: plain assert on line(s) {asserts}")
+        calls = {n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
+                 for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        if not calls & set(_CHECK_CALLS):
+            problems.append(f"{meta['grade_id']}: no labkit.checks call")
+        if "### BEGIN HIDDEN TESTS" in cell.source:
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+            hidden_calls = {n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
+                            for n in ast.walk(ast.parse(hidden)) if isinstance(n, ast.Call)}
+            in_kernel = hidden_calls & {"assert_close", "assert_equal", "assert_scalar", "compare_gradients"}
+            if in_kernel:
+                problems.append(f"{meta['grade_id']}: the hidden part compares in the kernel with {sorted(in_kernel)} "
+                                "(use expect_close/expect_equal/expect_scalar: the judge holds the answer)")
+    assert not problems, f"{lab}: " + "; ".join(problems)
