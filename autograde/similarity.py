@@ -37,8 +37,10 @@ import argparse
 import ast
 import builtins
 import csv
+import functools
 import json
 import keyword
+import os
 import random
 import re
 import sys
@@ -66,7 +68,6 @@ LAB_MIN_TOKENS = 60  # ... over at least this many matching tokens
 
 _KEEP = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 _MAGIC = re.compile(r"^[ \t]*[%!].*$", re.MULTILINE)  # IPython magics and shell lines
-_OPENERS = frozenset({";", ">", "<", ""})  # what may precede a statement
 # Tokens of plain data (names, literals, brackets): a k-gram made of these only, such as a
 # multiple-choice answer {"q1": "b", ...} or a list of numbers, is not code and is not compared.
 _DATA = frozenset({"V", "N", "S", ",", ":", "[", "]", "{", "}", "(", ")", ";", "=", "-", ">", "<"})
@@ -221,34 +222,44 @@ _LEXER = re.compile("|".join([
 _OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
 
 
+@functools.lru_cache(maxsize=64)
+def _kept(extra: frozenset[str]) -> frozenset[str]:
+    return _KEEP | extra
+
+
 def normalise(source: str, keep: frozenset[str] = frozenset()) -> tuple[list[str], np.ndarray]:
     """Normalised tokens of a code cell and their (start, end) character spans, shape (n, 2).
 
     Follows Python's lexical rules as :mod:`tokenize` does (logical lines ``;``, indentation
-    ``>`` / ``<``, comments and blank lines dropped) with one compiled regular expression:
-    ``tokenize`` is pure Python in 3.11 and took about 2 ms a cell, half the budget for a
-    large class. It never fails: half-written code is split as far as it goes.
+    ``>`` / ``<``, comments, blank lines and docstrings dropped) with one compiled regular
+    expression: ``tokenize`` is pure Python in 3.11 and took about 2 ms a cell, half the
+    budget for a large class. It never fails: half-written code is split as far as it goes.
     """
-    keep = _KEEP | keep
-    text = _blank_magics(source)
+    keep = _kept(keep)
+    text = _blank_magics(source) if ("%" in source or "!" in source) else source
     tokens: list[str] = []
-    spans: list[tuple[int, int]] = []
+    pos: list[int] = []  # start, end of each token, flattened
     indents = [0]
     depth = 0
     line_start = 0  # offset of the current physical line
     at_line_start = True  # no token yet on this logical line
+    first = 0  # index in tokens of the logical line's first token
+    only_strings = True  # the logical line so far is string literals only (a docstring)
     prev = prev2 = ""  # raw text of the last two tokens
     for m in _LEXER.finditer(text):
         kind = m.lastgroup
         if kind == "space" or kind == "comment":
             continue
-        start, end = m.span()
+        start = m.start()
         if kind == "newline":
             if depth == 0 and not at_line_start:
-                tokens.append(";")
-                spans.append((start, start))
+                if only_strings:  # a string on its own: drop the statement
+                    del tokens[first:], pos[2 * first:]
+                else:
+                    tokens.append(";")
+                    pos += (start, start)
                 at_line_start = True
-            line_start = end
+            line_start = m.end()
             continue
         string = m.group()
         if at_line_start:
@@ -256,66 +267,62 @@ def normalise(source: str, keep: frozenset[str] = frozenset()) -> tuple[list[str
             if column > indents[-1]:
                 indents.append(column)
                 tokens.append(">")
-                spans.append((start, start))
+                pos += (start, start)
             while column < indents[-1]:
                 indents.pop()
                 tokens.append("<")
-                spans.append((start, start))
+                pos += (start, start)
             at_line_start = False
+            first = len(tokens)
+            only_strings = True
         if kind == "name":
             if prev == ".":
                 out = "V" if prev2 == "self" else string
             else:
                 out = string if string in keep else "V"
-        elif kind == "number":
-            out = "N"
+            only_strings = False
         elif kind == "string":
             out = "S"
         else:
-            out = string
-            if string in _OPEN:
-                depth += 1
-            elif string in _CLOSE:
-                depth = max(0, depth - 1)
+            only_strings = False
+            if kind == "number":
+                out = "N"
+            else:
+                out = string
+                if string in _OPEN:
+                    depth += 1
+                elif string in _CLOSE and depth:
+                    depth -= 1
         tokens.append(out)
-        spans.append((start, end))
+        pos += (start, m.end())
         prev2, prev = prev, string
+    end = len(text)
     if not at_line_start:
-        tokens.append(";")
-        spans.append((len(text), len(text)))
+        if only_strings:
+            del tokens[first:], pos[2 * first:]
+        else:
+            tokens.append(";")
+            pos += (end, end)
     tokens += ["<"] * (len(indents) - 1)  # blocks still open at the end
-    spans += [(len(text), len(text))] * (len(indents) - 1)
-    return _drop_docstrings(tokens, spans)
+    pos += (end, end) * (len(indents) - 1)
+    return tokens, np.array(pos, dtype=np.int64).reshape(-1, 2)
 
 
-def _drop_docstrings(tokens: list[str], spans: list[tuple[int, int]]) -> tuple[list[str], np.ndarray]:
-    """Remove strings that are a statement of their own (docstrings, string 'comments')."""
-    keep_tokens, keep_spans = [], []
-    i, n = 0, len(tokens)
-    while i < n:
-        prev = keep_tokens[-1] if keep_tokens else ""
-        if tokens[i] == "S" and prev in _OPENERS:
-            j = i
-            while j < n and tokens[j] == "S":  # implicit concatenation
-                j += 1
-            if j >= n or tokens[j] == ";":
-                i = j + 1
-                continue
-        keep_tokens.append(tokens[i])
-        keep_spans.append(spans[i])
-        i += 1
-    return keep_tokens, np.array(keep_spans, dtype=np.int64).reshape(-1, 2)
+class _Ids(dict):
+    def __missing__(self, token: str) -> int:
+        self[token] = value = len(self) + 1
+        return value
 
 
 class Vocabulary:
     """Normalised token -> integer id, in order of first sight (deterministic hashes)."""
 
     def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
+        self.ids = _Ids()
+        self.data_ids = np.array([self.ids[t] for t in sorted(_DATA)], dtype=np.uint64)
 
     def __call__(self, tokens: list[str]) -> np.ndarray:
-        ids = self.ids
-        return np.array([ids.setdefault(t, len(ids) + 1) for t in tokens], dtype=np.uint64)
+        return np.fromiter(map(self.ids.__getitem__, tokens), np.uint64, len(tokens))
 
 
 _P = np.uint64(1_000_003)
@@ -461,11 +468,12 @@ def _prepare(answers: list[Answer], release: str, keep: frozenset[str], vocab: V
     for ans in answers:
         if ans.tokens == r_tokens:
             continue  # the untouched release
-        ans.hashes = kgram_hashes(vocab(ans.tokens))
+        ids = vocab(ans.tokens)
+        ans.hashes = kgram_hashes(ids)
         if len(ans.hashes) == 0:
             continue
         released = _contains(r_hashes, ans.hashes)
-        data = np.cumsum(np.concatenate(([0], [t in _DATA for t in ans.tokens])))
+        data = np.cumsum(np.concatenate(([0], np.isin(ids, vocab.data_ids))))
         ans.valid = ~released & (data[K:] - data[:-K] < K)
         ans.given = _covered(np.flatnonzero(released), len(ans.tokens))
         live.append(ans)
@@ -571,8 +579,17 @@ def compare_lab(course: Course, lab: str, students: list[str] | None = None) -> 
     return result
 
 
-def compare_labs(course: Course, labs: Iterable[str]) -> list[LabSimilarity]:
-    return [compare_lab(course, lab) for lab in labs]
+def compare_labs(course: Course, labs: Iterable[str], workers: int | None = None) -> list[LabSimilarity]:
+    """:func:`compare_lab` for each lab, labs in parallel processes (default: one per core)."""
+    labs = list(labs)
+    workers = min(len(labs), workers or os.cpu_count() or 1)
+    if workers <= 1:
+        return [compare_lab(course, lab) for lab in labs]
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(compare_lab, [course] * len(labs), labs))
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -709,9 +726,19 @@ def write_synthetic_class(course: Course, labs: list[str], n_students: int, seed
     return planted_pairs
 
 
-def bench(sizes: Iterable[int] = (100, 200, 500), labs: list[str] | None = None) -> list[dict]:
-    """Time reading + comparing synthetic classes of each size over every lab (wall-clock and
-    this process's CPU seconds, which a shared machine disturbs less); prints one JSON line each."""
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (the parallel workers)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def bench(sizes: Iterable[int] = (100, 200, 500), labs: list[str] | None = None,
+          workers: Iterable[int] = (1, 2)) -> list[dict]:
+    """Time reading + comparing synthetic classes of each size over every lab, with each number
+    of worker processes: wall-clock and CPU seconds (CPU is what a shared machine disturbs
+    less). Prints one JSON line per run and returns them."""
     import tempfile
 
     rows = []
@@ -722,18 +749,20 @@ def bench(sizes: Iterable[int] = (100, 200, 500), labs: list[str] | None = None)
             labs = labs or [lab for lab in course.labs() if course.release_notebook(lab).is_file()]
             t0 = time.perf_counter()
             planted = write_synthetic_class(course, labs, n)
-            t1, c1 = time.perf_counter(), time.process_time()
-            results = compare_labs(course, labs)
-            t2, c2 = time.perf_counter(), time.process_time()
-            found = {(r.lab, p.a, p.b) for r in results for p in r.pairs}
-            hits = sum((lab, *sorted((c, s))) in found for lab, c, s in planted)
-            row = {"students": n, "labs": len(labs), "notebooks": n * len(labs),
-                   "write_s": round(t1 - t0, 1), "compare_s": round(t2 - t1, 2), "compare_cpu_s": round(c2 - c1, 2),
-                   "per_lab_s": {r.lab: round(r.seconds, 2) for r in results},
-                   "candidates": sum(r.candidates for r in results),
-                   "flagged": sum(len(r.pairs) for r in results), "planted_found": f"{hits}/{len(planted)}"}
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            write_s = time.perf_counter() - t0
+            for w in workers:
+                t1, c1 = time.perf_counter(), _cpu_seconds()
+                results = compare_labs(course, labs, workers=w)
+                t2, c2 = time.perf_counter(), _cpu_seconds()
+                found = {(r.lab, p.a, p.b) for r in results for p in r.pairs}
+                hits = sum((lab, *sorted((c, s))) in found for lab, c, s in planted)
+                row = {"students": n, "labs": len(labs), "notebooks": n * len(labs), "workers": w,
+                       "write_s": round(write_s, 1), "compare_s": round(t2 - t1, 2), "cpu_s": round(c2 - c1, 2),
+                       "per_lab_s": {r.lab: round(r.seconds, 2) for r in results},
+                       "candidates": sum(r.candidates for r in results),
+                       "flagged": sum(len(r.pairs) for r in results), "planted_found": f"{hits}/{len(planted)}"}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     return rows
 
 
@@ -741,12 +770,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograde.similarity", description=__doc__.split("\n")[0])
     parser.add_argument("--bench", action="store_true", help="time synthetic classes (see --sizes)")
     parser.add_argument("--sizes", default="100,200,500", help="class sizes for --bench")
+    parser.add_argument("--workers", default="1,2", help="worker processes to try with --bench")
     parser.add_argument("--lab", default="all", help="lab id, comma list, or 'all'")
     args = parser.parse_args(argv)
     course = Course()
     labs = course.labs() if args.lab == "all" else args.lab.split(",")
     if args.bench:
-        bench([int(s) for s in args.sizes.split(",")], labs)
+        bench([int(s) for s in args.sizes.split(",")], None if args.lab == "all" else labs,
+              [int(w) for w in args.workers.split(",")])
         return 0
     results = compare_labs(course, labs)
     print(summary(results))
