@@ -10,6 +10,9 @@ nbgrader's own ``GetGrades``:
   students' own cells are theirs to write delimiters in), and before it drops the hidden
   regions from the sources it redacts every output line that quotes them: traceback frames of
   a cell (``Cell In[14], line 3``) by line number, and anywhere else by the line's text.
+* It also replaces the outputs of the student's own code cells that ran after the first hidden
+  test by a note: such code could print what it saw there (the autograded notebook the TA reads
+  keeps them). Test cells already hold only the judge's verdicts (:mod:`autograde.judge`).
 * :class:`TestResults` adds, for each graded cell, a banner with pass/fail, points and the
   failure message (``AssertionError: q1 is not correct``), and a summary table on top.
 """
@@ -31,6 +34,7 @@ _OTHER_FRAME = re.compile(r"^\s*File\s|^\s*\S+\.py[:\s]")
 # a context line of a frame: "      3 code" or "----> 3 code" (the number is the cell's line number)
 _CONTEXT = re.compile(r"^\s*(-*>)?\s*(\d+)(?:\s|$)")
 HIDDEN_NOTE = "… hidden test lines not shown"
+LATER_NOTE = "[output not shown in feedback: this cell ran after a hidden test; run the notebook to see it]"
 
 
 def strip_ansi(text: str) -> str:
@@ -63,10 +67,17 @@ class HideHiddenTests(ClearHiddenTests):
             if numbers and cell.get("execution_count"):
                 self._hidden_lines[int(cell.execution_count)] = numbers
         self._hidden_text = {t for t in self._hidden_text - visible if len(t) >= 4 and not t.startswith("#")}
+        after_hidden = False
         for cell in nb.cells:
-            if cell.cell_type == "code":
-                for output in cell.get("outputs", []):
-                    self._redact_output(output)
+            if cell.cell_type != "code":
+                continue
+            if after_hidden and not is_test_cell(cell) and cell.get("outputs"):
+                # code that ran after a hidden test could print what it saw there, in any encoding:
+                # the student has these outputs in their own notebook; feedback shows only verdicts
+                cell.outputs = [from_dict({"output_type": "stream", "name": "stdout", "text": LATER_NOTE + "\n"})]
+            for output in cell.get("outputs", []):
+                self._redact_output(output)
+            after_hidden = after_hidden or (is_test_cell(cell) and self.begin_test_delimeter in cell.source)
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, cell_index: int):

@@ -42,6 +42,7 @@ from traitlets import Bool, Integer, List, Unicode
 from autograde.feedback_filters import is_test_cell
 from autograde.sandbox import SandboxedKernelManager
 from labkit.checks import JUDGE_ENV
+from labkit.wire import MIME
 
 STOPPED_KEY = "autograde_stopped"  # why the grader stopped a cell (trusted: the kernel cannot set it)
 
@@ -84,6 +85,7 @@ class SafeExecute(Execute):
 
     notebook_timeout = Integer(1200, help="seconds for the whole notebook").tag(config=True)
     max_output_bytes = Integer(5 * 1024**2, help="bytes of output kept for the whole notebook").tag(config=True)
+    max_emitted_bytes = Integer(64 * 1024**2, help="bytes of check values kept for the judge").tag(config=True)
     decoys = Bool(True, help="insert decoy checks to detect a tampered kernel").tag(config=True)
     remove_extra_files = Bool(True, help="delete files submitted next to the notebook").tag(config=True)
     keep_files = List(Unicode(), help="files next to the notebook that may stay (the lab's own)").tag(config=True)
@@ -96,6 +98,12 @@ class SafeExecute(Execute):
 
     def output(self, outs, msg, display_id, cell_index):
         size = len(str(msg.get("content", "")))
+        if MIME in msg.get("content", {}).get("data", {}):
+            # values for the judge have their own budget, so printing a lot cannot hide them
+            self._emitted_bytes += size
+            if self._emitted_bytes > self.max_emitted_bytes:
+                return None
+            return super().output(outs, msg, display_id, cell_index)
         self._output_bytes += size
         if self._output_bytes > self.max_output_bytes:
             if not self._truncated:
@@ -142,7 +150,7 @@ class SafeExecute(Execute):
         self.kernel_manager_class = SandboxedKernelManager
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        self._output_bytes, self._truncated = 0, False
+        self._output_bytes, self._emitted_bytes, self._truncated = 0, 0, False
         self._events: list[str] = []
         cell_timeout = self.timeout
         deadline = time.monotonic() + self.notebook_timeout

@@ -90,6 +90,7 @@ def replay(labs: list[str], students: int, scorer_counts: list[int], gradebooks:
     rows = []
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
         base = Path(tmp)
+        base.chmod(0o711)  # as root, the PostgreSQL server runs as its own user and must reach its data
         start = time.perf_counter()
         templates = execute_templates(base, labs, templates_dir)
         print(f"{len(templates)} template submissions executed in {time.perf_counter() - start:.0f} s", flush=True)

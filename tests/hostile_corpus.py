@@ -52,8 +52,10 @@ print("PROBE " + json.dumps(_found))
 class Case:
     student: str
     what: str  # one line for the closing note and the test id
-    status: str  # graded | error | held
+    status: str  # graded | error
     score: float | None = None  # expected autograded score (None: not scored)
+    at_most: float | None = None  # for cheats: the most it may earn (what the honest answer earns)
+    leak: bool = False  # tries to get hidden test source onto the feedback page
     reason: str = ""  # regex the one-line reason must match
     prepend: dict[str, str] = field(default_factory=dict)  # solution cell -> code put before it
     replace: dict[str, str] = field(default_factory=dict)  # solution cell -> new source
@@ -118,11 +120,11 @@ CASES = [
          replace={"perceptron_predict": WRONG_PREDICT},
          extra_files={"labkit/__init__.py": "", "labkit/checks.py": "def assert_close(*a, **k):\n    pass\n",
                       "torch.py": "raise SystemExit('shadowed')\n"}),
-    Case("input-transformer", "an input transformer that turns every later cell into `pass`", "held", None,
-         r"TAMPERED, held for TA review: a decoy check that must fail passed",
+    Case("input-transformer", "an input transformer that turns every later cell into `pass`", "graded", 0.0,
+         r"review: a decoy check that must fail passed.*the score comes from the judge",
          replace={"perceptron_predict": WRONG_PREDICT + "get_ipython().input_transformers_post.append("
                                         "lambda lines: ['pass\\n'])\n"}),
-    Case("patched-checks", "monkeypatched labkit.checks and torch.testing", "held", None, r"TAMPERED",
+    Case("patched-checks", "monkeypatched labkit.checks and torch.testing", "graded", 0.0, r"review: a decoy check",
          replace={"perceptron_predict": WRONG_PREDICT + "import labkit.checks, torch.testing\n"
                   "for _n in dir(labkit.checks):\n    if _n.startswith('assert'):\n"
                   "        setattr(labkit.checks, _n, lambda *a, **k: None)\n"
@@ -138,6 +140,44 @@ CASES = [
          replace={"perceptron_predict": "class _Yes:\n    def __eq__(self, other):\n        return True\n"
                                         "    def __ne__(self, other):\n        return False\n"
                                         "def perceptron_predict(x, w, b):\n    return _Yes()\n"}),
+    # Cheats against same-process grading (each written with a wrong perceptron_predict, whose
+    # honest score is FULL - PREDICT): under the judge none may earn more than the honest wrong answer.
+    Case("rebound-check-names", "rebinds the check names the test cells call to no-ops", "graded", at_most=FULL - PREDICT,
+         replace={"perceptron_predict": WRONG_PREDICT + "assert_close = assert_equal = assert_scalar = "
+                                        "assert_accuracy = assert_tensor = lambda *a, **k: None\n"}),
+    Case("selective-transformer", "an input transformer that lets decoys through and blanks the real checks",
+         "graded", at_most=FULL - PREDICT,
+         replace={"perceptron_predict": WRONG_PREDICT + "def _blank(lines):\n"
+                  "    if any('_lk_' in l or 'expected' in l and 'got' in l for l in lines):\n        return lines\n"
+                  "    return [('pass\\n' if 'assert_' in l or 'expect_' in l else l) for l in lines]\n"
+                  "get_ipython().input_transformers_post.append(_blank)\n"}),
+    Case("steals-expected", "returns whatever the hidden test computed into the notebook's globals", "graded",
+         at_most=FULL - PREDICT,
+         replace={"perceptron_predict": "def perceptron_predict(x, w, b):\n    g = globals()\n"
+                  "    for k in ('_expected', 'expected', '_ref', '_answer'):\n        if k in g:\n            return g[k]\n"
+                  "    return torch.zeros(x.shape[0])\n"}),
+    Case("forged-emissions", "publishes made-up values for every check name in the judge's own format", "graded",
+         at_most=FULL - PREDICT,
+         replace={"perceptron_predict": WRONG_PREDICT + "import labkit.checks as _c\n"
+                  "_orig = _c._emit\n"
+                  "def _forge(kind, name, value, **params):\n"
+                  "    import torch as _t\n"
+                  "    if type(value) is _t.Tensor:\n        value = _t.ones_like(value)\n"
+                  "    _orig(kind, name, value, **params)\n"
+                  "_c._emit = _forge\n"}),
+    Case("emits-expected", "makes the visible checks send the expected value instead of the student's", "graded",
+         at_most=FULL - PREDICT,
+         replace={"perceptron_predict": WRONG_PREDICT + "import labkit.checks as _c\n"
+                  "def _ac(actual, expected, name, rtol=1e-5, atol=1e-6, verbose=True):\n"
+                  "    _c._emit('close', name, expected, rtol=rtol, atol=atol)\n"
+                  "assert_close = _c.assert_close = _ac\n"}),
+    Case("leaks-hidden-source", "prints the running test cell's source, base64-encoded, and stashes it for later",
+         "graded", FULL - PREDICT, leak=True,
+         replace={"perceptron_predict": "import base64 as _b64\n_stash = []\n"
+                  "def perceptron_predict(x, w, b):\n    src = get_ipython().user_ns['In'][-1]\n"
+                  "    _stash.append(src)\n    print('LEAK' + _b64.b64encode(src.encode()).decode())\n"
+                  "    return torch.zeros(x.shape[0])\n"},
+         append_cell="print('LATER' + __import__('base64').b64encode(''.join(_stash).encode()).decode())"),
     Case("sandbox-probe", "tries to read solutions/, the gradebook, other students, the network", "graded", FULL,
          append_cell=PROBE),
 ]

@@ -75,6 +75,8 @@ def test_each_case_gets_its_score_and_reason(graded_corpus, case):
     assert result.status == case.status, f"{case.what}: {result.status}: {result.reason}"
     if case.score is not None:
         assert result.score == case.score, f"{case.what}: {result.score} (reason: {result.reason})"
+    if case.at_most is not None:
+        assert result.score <= case.at_most, f"{case.what}: earned {result.score} > {case.at_most} (reason: {result.reason})"
     assert re.search(case.reason, result.reason), f"{case.what}: reason was {result.reason!r}"
 
 
@@ -87,27 +89,44 @@ def test_every_submission_has_a_row_and_the_gradebook_is_sound(graded_corpus):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_held_submissions_are_kept_for_review_and_not_scored(graded_corpus):
-    from nbgrader.api import Gradebook, MissingEntry
-
+def test_tamper_evidence_is_flagged_for_review_and_graded_by_the_judge(graded_corpus):
     course, results, _, _ = graded_corpus
-    held = [s for s, r in results.items() if r.status == "held"]
-    assert held
-    for student in held:
-        assert (course.held_dir / LAB / f"{student}.ipynb").exists()
-        with Gradebook(course.db_url) as gb:
-            try:
-                sub = gb.find_submission(LAB, student)
-                assert not sub.notebooks[0].grades or sub.score == 0
-            except MissingEntry:
-                pass
+    flagged = [s for s, r in results.items() if "review: a decoy check that must fail passed" in r.reason]
+    assert {"input-transformer", "patched-checks"} <= set(flagged), flagged
+    for student in flagged:
+        assert results[student].status == "graded"
+        assert (course.held_dir / LAB / f"{student}.ipynb").exists(), "a flagged notebook is kept for the TA"
 
 
 def test_honest_work_is_never_flagged(graded_corpus):
     _, results, _, _ = graded_corpus
     for case in CASES:
-        if case.status != "held":
-            assert "TAMPERED" not in results[case.student].reason
+        if case.student.startswith("honest") or case.student == "sandbox-probe":
+            assert "review:" not in results[case.student].reason, results[case.student].reason
+
+
+def test_hidden_tests_never_reach_feedback_in_any_encoding(graded_corpus):
+    """A student function prints the running test cell (hidden part included) base64-encoded, and
+    a later cell prints what it stashed: neither reaches the autograded test cells or the feedback."""
+    import base64
+
+    course, results, _, _ = graded_corpus
+    leakers = [c.student for c in CASES if c.leak]
+    written = pipeline.feedback(course, [(LAB, s) for s in leakers])
+    assert len(written) == len(leakers)
+    source = nbformat.read(course.source_notebook(LAB), as_version=4)
+    hidden = [c.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].strip()
+              for c in source.cells if "### BEGIN HIDDEN TESTS" in c.source]
+    for student, page in zip(leakers, written):
+        html = page.read_text()
+        assert "LEAK" not in html and "LATER" not in html, f"{student}: the stash reached the feedback page"
+        for text in hidden:
+            assert text.splitlines()[0] not in html
+            assert base64.b64encode(text.encode()).decode()[:40] not in html
+        nb = nbformat.read(course.autograded_notebook(LAB, student), as_version=4)
+        graded = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+        assert not any("LEAK" in o.get("text", "") for c in graded for o in c.get("outputs", [])), \
+            "a test cell kept the student's own output"
 
 
 def test_originals_are_untouched(graded_corpus):
