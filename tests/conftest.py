@@ -14,6 +14,23 @@ warnings.filterwarnings("ignore", module="nbgrader")
 warnings.filterwarnings("ignore", message=".*not in session.*")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Make ``--dist loadgroup`` honour ``xdist_group`` marks with pytest 9.
+
+    pytest-xdist 3.8 appends ``@group`` to ``item._nodeid``, which pytest 9 no longer reads (a node's
+    id is ``item._id``), so every test was scheduled on its own and a lab's notebooks could be
+    graded on two workers at once. This sets the id pytest 9 reads, the way xdist means to."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+        if groups and not item.nodeid.endswith("@" + "_".join(sorted(groups))):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
+
+
 def present_labs() -> list[str]:
     """Labs that have a source notebook in solutions/."""
     return [lab for lab in LAB_IDS if (REPO_ROOT / "solutions" / lab / f"{lab}.ipynb").is_file()]
