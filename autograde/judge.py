@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,6 +171,7 @@ class Judge(NbGraderPreprocessor):
     judged_directory = Unicode("", help="where per-submission verdicts are written (JSON)").tag(config=True)
 
     def preprocess(self, nb, resources):
+        start = time.perf_counter()
         info = resources.get("nbgrader", {})
         lab, student = info.get("assignment", ""), info.get("student", "")
         course = Course(root=Path(self.course_root), answers=Path(self.answers_directory))
@@ -197,6 +199,23 @@ class Judge(NbGraderPreprocessor):
             target = Path(self.judged_directory) / lab / f"{student}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"cells": record, "review": review}))
+            tmp.write_text(json.dumps({"cells": record, "review": review,
+                                       "seconds": round(time.perf_counter() - start, 4)}))
             os.replace(tmp, target)
         return nb, resources
+
+
+def costs(course: Course, labs: list[str]) -> dict:
+    """What judging cost in ``course``'s last grading run: seconds per submission (from the
+    verdict files) and the release-time recording of each lab's answers (from the answer files)."""
+    judged = [json.loads(p.read_text()).get("seconds", 0.0) for lab in labs
+              for p in (course.judged_dir / lab).glob("*.json")]
+    recorded = {}
+    for lab in labs:
+        try:
+            recorded[lab] = round(float(json.loads(answers_mod.path(course, lab).read_text())["seconds"]), 1)
+        except (OSError, ValueError, KeyError):
+            continue
+    return {"judge_seconds_mean": round(sum(judged) / len(judged), 4) if judged else None,
+            "judge_seconds_max": round(max(judged), 4) if judged else None,
+            "judged_submissions": len(judged), "recording_seconds": recorded}
