@@ -31,6 +31,12 @@ def _labs(course: Course, lab: str) -> list[str]:
 
 
 def cmd_release(course: Course, args: argparse.Namespace) -> int:
+    from autograde import sources
+
+    for lab in _labs(course, args.lab):  # authors may have edited either file of the pair
+        done = sources.sync(course, lab)
+        if done != "in sync":
+            print(f"{lab}: {done}")
     for path in pipeline.release(course, _labs(course, args.lab)):
         print(f"released {path.relative_to(course.root)}")
     return 0
