@@ -121,8 +121,11 @@ def run(labs: list[str]) -> dict:
         bare = sum(sum(v.values()) for v in per_lab.values())
         timings["bare nbclient (no grading)"] = bare
 
-        reference = _scores(courses["nbgrader"], labs)
-        agree = all(_scores(courses[name], labs) == reference for name in ("ours1", "ours2"))
+        # plain nbgrader (no course config) cannot judge hidden checks, so it is a timing baseline only
+        agree = _scores(courses["ours1"], labs) == _scores(courses["ours2"], labs)
+        from autograde.judge import costs
+
+        judge = costs(courses["ours1"], labs)
 
     serial = timings["plain nbgrader autograde (serial)"]
     rows = []
@@ -135,7 +138,7 @@ def run(labs: list[str]) -> dict:
             "overhead_s_per_submission": round((seconds - bare) / n, 2) if name.startswith(("plain", "ours, 1")) else None,
         })
     return {"machine": machine(), "submissions": n, "labs": labs, "rows": rows, "notebook_runtime_s": per_lab,
-            "scores_agree_with_nbgrader": agree}
+            "scores_agree_with_nbgrader": agree, "judge": judge}
 
 
 def format_report(report: dict) -> str:
@@ -144,7 +147,13 @@ def format_report(report: dict) -> str:
         overhead = "" if r["overhead_s_per_submission"] is None else f"{r['overhead_s_per_submission']:.2f} s"
         lines.append(f"{r['grader']:36s} {r['seconds']:8.1f} {r['submissions_per_minute']:9.2f} "
                      f"{r['speedup_vs_nbgrader']:7.2f}x {overhead:>13s}")
-    lines.append(f"scores identical across graders: {report['scores_agree_with_nbgrader']}")
+    lines.append(f"scores identical with 1 and 2 workers: {report['scores_agree_with_nbgrader']}")
+    judge = report.get("judge") or {}
+    if judge.get("judged_submissions"):
+        lines.append(f"judge: {judge['judge_seconds_mean']:.3f} s per submission on average "
+                     f"(max {judge['judge_seconds_max']:.3f} s, {judge['judged_submissions']} submissions)")
+        lines.append("answers recorded at release (solution run in the sandbox): "
+                     + ", ".join(f"{lab} {sec:.1f} s" for lab, sec in judge["recording_seconds"].items()))
     return "\n".join(lines)
 
 

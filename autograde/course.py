@@ -172,12 +172,17 @@ class Course:
         from autograde.feedback_filters import feedback_preprocessors
 
         c.GenerateFeedback.preprocessors = feedback_preprocessors()
+        # nbgrader's own autograde (its CLI, the formgrader's button) grades like `make autograde`:
+        # sandboxed kernel, then the judge. Validate uses other preprocessors and stays a plain kernel.
+        for key, value in self.grading_config().items():
+            section, name = key.split(".")
+            setattr(getattr(c, section), name, value)
         return c
 
     def grading_config(self) -> dict:
-        """Overrides for autograding: nbgrader's pipeline with SafeExecute (sandboxed kernel,
-        limits, decoys) instead of Execute, then the judge and the grading notes before scoring. Kept out of
-        :meth:`nbgrader_config` so a student's ``nbgrader validate`` runs a plain kernel."""
+        """Settings for autograding: nbgrader's pipeline with SafeExecute (sandboxed kernel,
+        limits, decoys) instead of Execute, then the judge and the grading notes before scoring.
+        They only touch nbgrader's autograde, so a student's ``nbgrader validate`` runs a plain kernel."""
         from nbconvert.preprocessors import ClearMetadataPreprocessor
         from nbgrader.preprocessors import (
             AssignLatePenalties,

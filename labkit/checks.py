@@ -500,5 +500,11 @@ def expect_scalar(actual: object, name: str, rtol: float = 1e-6, atol: float = 1
 
 
 def _noted(name: str, actual: object) -> None:
-    if not judging():  # an instructor running the solution notebook by hand
-        print(f"· {name}: {_type_label(actual)} noted (judged against the recorded solution when graded)")
+    if judging():
+        return
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        # nbgrader's own autograde without the judge would pass every hidden check: refuse
+        raise CheckError(f"{name}: hidden checks are decided by the judge; grade with `make autograde` "
+                         "(or nbgrader with this course's nbgrader_config.py), not a plain nbgrader")
+    # an instructor running the solution notebook by hand
+    print(f"· {name}: {_type_label(actual)} noted (judged against the recorded solution when graded)")
