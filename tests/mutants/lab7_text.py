@@ -30,7 +30,8 @@ MUTANTS = [
     Mutant("confusion", "matrix[t, p] += 1", "matrix[p, t] += 1", ("test_confusion",), "transposed confusion matrix"),
     Mutant("predict_stars", "return logits.argmax(dim=1) + 1", "return logits.argmax(dim=1)", ("test_leaderboard",),
            "class ids 0..4 instead of stars 1..5"),
-    Mutant("mcq_answers", '"q2": "b"', '"q2": "a"', ("test_mcq_q2",), "wrong multiple-choice answer"),
+    Mutant("mcq_answers", '"q2": "b"', '"q2": "a"', ("test_mcq_q2",), "wrong multiple-choice answer",
+           hidden_only=True),
 ]
 
 ALTERNATIVES = [
