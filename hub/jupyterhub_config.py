@@ -114,5 +114,6 @@ c.JupyterHub.services = [
     "JUPYTER_PATH": VENV_DATA,
         },
         "oauth_no_confirm": True,
+        "timeout": 300,  # JupyterHub gives up (and exits) if the formgrader is not up by then
     }
 ]

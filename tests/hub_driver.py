@@ -99,7 +99,7 @@ class CourseHub:
         return env
 
     # --- the hub process ---
-    def start(self, timeout: float = 240) -> None:
+    def start(self, timeout: float = 480) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("w")
         t0 = time.monotonic()
