@@ -104,7 +104,7 @@ def _decode_file(doc: dict) -> Answers:
     return answers
 
 
-_loaded: dict[tuple[str, int, str], Answers] = {}  # (file, mtime, fingerprint) -> answers, per process
+_loaded: dict[tuple[str, int, int], Answers] = {}  # (file, its mtime, the notebook's mtime) -> answers
 
 
 def load(course: Course, lab: str) -> Answers:
@@ -114,7 +114,7 @@ def load(course: Course, lab: str) -> Answers:
     run judges every submission against the answers it started with)."""
     target = path(course, lab)
     try:
-        key = (str(target), target.stat().st_mtime_ns, str(course.source_notebook(lab)))
+        key = (str(target), target.stat().st_mtime_ns, course.source_notebook(lab).stat().st_mtime_ns)
     except OSError:
         key = None
     if key in _loaded:
