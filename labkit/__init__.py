@@ -68,6 +68,7 @@ def setup_lab(
         the ``torch.device`` to put models and tensors on.
     """
     warnings.showwarning = _warning_to_stdout
+    checks.show_check_errors_briefly()  # a failing check shows the test's line, not labkit's frames
     seed_everything(seed)
     chosen = get_device(device, verbose=verbose)
     n_threads = threads or int(os.environ.get(THREADS_ENV) or 1)

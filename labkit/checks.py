@@ -508,3 +508,36 @@ def _noted(name: str, actual: object) -> None:
                          "(or nbgrader with this course's nbgrader_config.py), not a plain nbgrader")
     # an instructor running the solution notebook by hand
     print(f"· {name}: {_type_label(actual)} noted (judged against the recorded solution when graded)")
+
+
+def short_traceback(tb):
+    """``tb`` without the frames inside labkit (the student's own frames stay, the check's
+    internals go), so a failing check shows the line of the test cell and the message."""
+    import types
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    frames = []
+    while tb is not None:
+        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(here + os.sep):
+            frames.append(tb)
+        tb = tb.tb_next
+    rebuilt = None
+    for frame in reversed(frames):
+        rebuilt = types.TracebackType(rebuilt, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return rebuilt
+
+
+def show_check_errors_briefly() -> None:
+    """In IPython, print a :class:`CheckError` with the student's frames only (call once per kernel)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def _handler(self, etype, value, tb, tb_offset=None):
+        self.showtraceback((etype, value, short_traceback(tb) or tb), tb_offset=tb_offset)
+
+    shell.set_custom_exc((CheckError,), _handler)
