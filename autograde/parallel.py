@@ -487,13 +487,14 @@ def autograde(
         if worker_plan:
             print(f"workers: {worker_plan.describe()}", file=sys.stderr)
     threads = worker_plan.threads if worker_plan else 1
+    scoring = Scorers(course, scorers or 1)  # several scorers start importing while we plan
     work = plan(course, labs, students, force, threads)
     results = list(work.done)
     if not work.tasks:
+        scoring.close()
         return results
     bar = tqdm(total=len(work.tasks), desc=f"autograde ({worker_plan.workers if worker_plan else 'dask'} workers)",
                unit="nb", disable=not progress)
-    scoring = Scorers(course, scorers or 1)
     pending: set[cf.Future] = set()
 
     def collect(block: bool) -> None:

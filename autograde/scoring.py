@@ -48,6 +48,10 @@ def _init_scorer(parent: int) -> None:
     warnings.filterwarnings("ignore", message=".*not in session.*")
 
 
+def _warm() -> None:
+    import autograde.parallel  # noqa: F401  (nbgrader, the judge and their imports)
+
+
 def _score(course: Course, outcome, warnings_: list[str]):
     from autograde.parallel import _merge
 
@@ -68,6 +72,10 @@ class Scorers:
             self.scoring_course = dataclasses.replace(course, gradebook_url=scorer_url(course))
             self.pool = cf.ProcessPoolExecutor(max_workers=self.n, mp_context=multiprocessing.get_context("spawn"),
                                                initializer=_init_scorer, initargs=(os.getpid(),))
+            # start every scorer now: importing nbgrader and torch takes seconds, and overlaps
+            # with planning and the first executions instead of delaying the first scores
+            for _ in range(self.n):
+                self.pool.submit(_warm)
 
     def submit(self, outcome, warnings_: list[str]) -> cf.Future:
         if self.pool is None:
