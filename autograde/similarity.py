@@ -583,12 +583,14 @@ def compare_labs(course: Course, labs: Iterable[str], workers: int | None = None
     """:func:`compare_lab` for each lab, labs in parallel processes (default: one per core)."""
     labs = list(labs)
     workers = min(len(labs), workers or os.cpu_count() or 1)
-    if workers <= 1:
+    if workers <= 1 or not course.students():
         return [compare_lab(course, lab) for lab in labs]
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
 
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    # fork where there is one: a spawned worker would import numpy, scipy and nbformat again
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
         return list(pool.map(compare_lab, [course] * len(labs), labs))
 
 

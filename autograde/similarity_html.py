@@ -21,12 +21,14 @@ CSS = """
 .sim-intro { max-width: 60em; }
 .sim table.pairs td, .sim table.pairs th { padding: 0.25em 0.7em; border-bottom: 1px solid #e4e4e4; }
 .sim td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.sim .sbs { display: grid; grid-template-columns: 1fr 1fr; gap: 0.6em; margin: 0.3em 0 1em; }
+.sim .sbs { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 0.6em; margin: 0.3em 0 1em; }
 .sim .sbs pre { margin: 0; padding: 0.5em; background: #fafafa; border: 1px solid #ddd; overflow-x: auto;
   font-size: 0.85em; line-height: 1.35; white-space: pre; }
 .sim .sbs .who { font-weight: 600; margin-bottom: 0.2em; }
 .sim mark { background: #ffe08a; } .sim .given { color: #999; } .sim .common { color: #7a8fa6; }
-.sim details { margin: 0.4em 0; } .sim .muted { color: #666; } .sim .key { font-size: 0.9em; color: #444; }
+.sim .pairview { display: none; border-left: 3px solid #ffe08a; padding-left: 0.8em; }
+.sim .pairview:target { display: block; } .sim .close { font-weight: normal; font-size: 0.85em; margin-left: 1em; }
+.sim h4 { margin: 0.8em 0 0.3em; } .sim .muted { color: #666; } .sim .key { font-size: 0.9em; color: #444; }
 """
 
 INTRO = (
@@ -35,8 +37,8 @@ INTRO = (
     "comments and blank lines, and sets aside the code given in the released notebook and code that "
     f"many students wrote alike (more than {100 * similarity.COMMON_SHARE:.0f}% of the class). "
     "A listed pair is not a finding: short exercises with one natural answer, the same tutorial, "
-    "or working together as allowed can produce it. Read the side-by-side view before drawing any "
-    "conclusion, and follow the course's policy.</p>"
+    "or working together as allowed can produce it. Open its side-by-side view (<i>view</i>) and read "
+    "the code before drawing any conclusion, and follow the course's policy.</p>"
     f"<p class=key>Listed when one exercise is at least {100 * similarity.EXERCISE_THRESHOLD:.0f}% "
     f"similar over {similarity.EXERCISE_MIN_TOKENS}+ matching tokens, or the whole lab at least "
     f"{100 * similarity.LAB_THRESHOLD:.0f}% over {similarity.LAB_MIN_TOKENS}+. Similarity = matching "
@@ -108,10 +110,12 @@ def _lab(res: LabSimilarity) -> str:
             "<th>similarity</th><th>of A's code</th><th>of B's code</th>"
             "<th>exercises with code in common (listed ones bold)</th><th></th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
-        for p in res.pairs[:MAX_PAIRS]:
-            parts.append(f'<details id="{_anchor(res.lab, p)}"><summary>{html.escape(p.a)} and '
-                         f"{html.escape(p.b)}: {_pct(p.similarity)} similar, side by side</summary>"
-                         + "".join(_exercise(e, p) for e in p.exercises) + "</details>")
+        back = html.escape("#sim-" + res.lab, quote=True)
+        for p in res.pairs[:MAX_PAIRS]:  # shown one at a time by its "view" link (CSS :target, no script)
+            parts.append(f'<div class=pairview id="{_anchor(res.lab, p)}"><h4>{html.escape(p.a)} and '
+                         f"{html.escape(p.b)}: {_pct(p.similarity)} similar, side by side "
+                         f'<a class=close href="{back}">close</a></h4>'
+                         + "".join(_exercise(e, p) for e in p.exercises) + "</div>")
         if len(res.pairs) > MAX_PAIRS:
             parts.append(f"<p class=muted>Side-by-side views for the first {MAX_PAIRS} pairs only; "
                          "all pairs are in similarity.csv.</p>")
