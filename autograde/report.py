@@ -206,6 +206,15 @@ def _status_section(status: list[dict[str, str]], labs: list[str]) -> str:
         parts.append(_table(["lab", "student", "status", "reason"], failed, attrs=' class="warn" id="not-graded"'))
     else:
         parts.append("<p>Every submission of the last run was graded.</p>")
+    review = [[r.get("lab", ""), r.get("student", ""),
+               "; ".join(p.strip()[len("review: "):] for p in r.get("reason", "").split("; ") if p.strip().startswith("review:"))]
+              for r in rows if r.get("status") == "graded" and "review:" in r.get("reason", "")]
+    if review:
+        parts.append("<h3 class=bad>Graded by the judge, flagged for a TA to look at</h3>")
+        parts.append("<p>The score stands (it came from the submission's values, judged outside its kernel); "
+                     "these notebooks did something a person should read: a decoy check passed in their kernel, "
+                     "or a solution cell calls code dynamically.</p>")
+        parts.append(_table(["lab", "student", "what to look at"], review, attrs=' class="warn" id="review"'))
     notes = [[r.get("lab", ""), r.get("student", ""), r.get("reason", "")]
              for r in rows if r.get("status") == "graded" and r.get("reason")]
     if notes:
