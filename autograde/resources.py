@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 
 GIB = 1024**3
 
-# Measured peak RSS of a grading kernel: 0.75-0.95 GiB for the six labs' reference solutions,
-# plus its worker process (docs/benchmarks.md, "Memory per worker"). 1.5 GiB per worker
-# leaves room for a heavier submission; the watchdog still stops a kernel at its own limit.
-WORKER_MEMORY_BYTES = int(1.5 * GIB)
+# Measured peak RSS of a grading kernel: 0.74-0.93 GiB over the six labs' reference solutions;
+# with its worker process (which has nbgrader and torch loaded) 1.4-1.6 GiB, shared library
+# pages counted twice (docs/benchmarks.md, "Memory per worker"). 2 GiB per worker leaves room
+# for a heavier submission; the watchdog still stops any kernel at GradingLimits.memory_bytes.
+WORKER_MEMORY_BYTES = 2 * GIB
 # The grader process, its scorers and the page cache need some memory too.
 RESERVED_MEMORY_BYTES = 1 * GIB
 # GPU memory planned per kernel when choosing how many kernels share a GPU by default.

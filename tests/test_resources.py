@@ -35,7 +35,7 @@ def test_budget_is_not_the_kernel_ceiling():
 
     assert resources.WORKER_MEMORY_BYTES < GradingLimits().memory_bytes
     plan = plan_workers(Machine(cores=16, memory_bytes=24 * GIB))
-    assert plan.workers == 15  # 23 GiB / 1.5 GiB; at 6 GiB per kernel it would be 3
+    assert plan.workers == 11  # (24 - 1) GiB / 2 GiB; at 6 GiB per kernel it would be 3
 
 
 def test_gpu_machine_shares_each_gpu_between_many_workers():
