@@ -842,8 +842,8 @@ def predict_stars(texts: list[str]) -> torch.Tensor:
 
 # %% nbgrader={"grade": true, "grade_id": "test_leaderboard", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
 val_stars = predict_stars(val.texts)
-assert_equal((type(val_stars).__name__, val_stars.dtype, tuple(val_stars.shape)),
-             ("Tensor", torch.int64, (len(val),)), "type, dtype and shape of the predicted stars")
+assert_equal((type(val_stars).__name__, str(val_stars.dtype), tuple(val_stars.shape)),
+             ("Tensor", "torch.int64", (len(val),)), "type, dtype and shape of the predicted stars")
 assert_equal(bool(((val_stars >= 1) & (val_stars <= 5)).all()), True, "every prediction is 1..5 stars")
 assert_accuracy(val_stars, val.stars, 0.4, "your model: validation accuracy")
 ### BEGIN HIDDEN TESTS
