@@ -68,7 +68,8 @@ def gradebook(tmp_path_factory):
     exports._atomic_csv(course.exports_dir / "status.csv", [
         "lab", "student", "status", "score", "max_score", "needs_manual_grade", "seconds", "reason"], [
         [LAB, "ann", "graded", "23", "26", "yes", "9.0", ""],
-        [LAB, "dee", "graded", "5", "26", "yes", "9.0", "1 graded cell(s) deleted (test_x): they score 0"],
+        [LAB, "dee", "graded", "5", "26", "yes", "9.0", "1 graded cell(s) deleted (test_x): they score 0; "
+                                                         "review: cell perceptron_predict uses exec() (line 2): look at it"],
         [LAB, "<script>x</script>", "error", "0", "0", "no", "0.0", "not a notebook <b>&</b>"],
         [LAB, "eve", "held", "0", "0", "no", "0.0", "notebook changed a locked test cell"],
     ])
@@ -171,3 +172,10 @@ def test_report_of_a_graded_class(graded_lab):
         total = sum(float(r[4]) for r in rows if r[1] == student)
         assert f"<td>{student}</td><td class=num>{report._num(total)}</td>" in page
     assert "<td>demo-reference</td><td class=num>23</td>" in page  # all autograded points
+
+
+def test_submissions_flagged_for_review_have_their_own_section(gradebook):
+    page = gradebook[3].read_text()
+    review = re.search(r'(?s)id="review">(.*?)</table>', page).group(1)
+    assert "<td>dee</td><td>cell perceptron_predict uses exec() (line 2): look at it</td>" in review
+    assert "ann" not in review
