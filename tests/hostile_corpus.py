@@ -54,8 +54,6 @@ class Case:
     what: str  # one line for the closing note and the test id
     status: str  # graded | error
     score: float | None = None  # expected autograded score (None: not scored)
-    at_most: float | None = None  # for cheats: the most it may earn (what the honest answer earns)
-    leak: bool = False  # tries to get hidden test source onto the feedback page
     reason: str = ""  # regex the one-line reason must match
     prepend: dict[str, str] = field(default_factory=dict)  # solution cell -> code put before it
     replace: dict[str, str] = field(default_factory=dict)  # solution cell -> new source
@@ -64,6 +62,8 @@ class Case:
     raw: str | None = None  # the notebook file's exact text (broken files)
     rename_to: str = ""
     edit: str = ""  # name of a structural edit, see apply_edit
+    at_most: float | None = None  # for cheats: the most it may earn (what the honest answer earns)
+    leak: bool = False  # tries to get hidden test source onto the feedback page
 
 
 CASES = [
