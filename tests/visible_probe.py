@@ -34,10 +34,11 @@ def _copy(cell, probe: int, role: str):
     return new
 
 
-def visible_catches(lab: str, mutants: list, timeout: int = 300) -> list[bool]:
-    """For each mutant, True when a visible check between its cell and its last test fails on it."""
-    release = nbformat.read(REPO_ROOT / "labs" / lab / f"{lab}.ipynb", as_version=4)
-    solutions = samples._solution_sources(nbformat.read(REPO_ROOT / "solutions" / lab / f"{lab}.ipynb", as_version=4))
+def visible_catches(lab: str, mutants: list, timeout: int = 300, root=REPO_ROOT) -> list[bool]:
+    """For each mutant, True when a visible check between its cell and its last test fails on it.
+    ``root`` holds ``labs/`` and ``solutions/`` (another checkout, to measure an older version)."""
+    release = nbformat.read(root / "labs" / lab / f"{lab}.ipynb", as_version=4)
+    solutions = samples._solution_sources(nbformat.read(root / "solutions" / lab / f"{lab}.ipynb", as_version=4))
     nb = samples.fill_solutions(release, solutions)
     base = list(nb.cells)
     order = {_gid(c): i for i, c in enumerate(base) if _gid(c)}
@@ -55,7 +56,7 @@ def visible_catches(lab: str, mutants: list, timeout: int = 300) -> list[bool]:
         probes += [_copy(c, i, "restore") for c in span]
     nb.cells = base + probes
     client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
-                            resources={"metadata": {"path": str(REPO_ROOT / "labs" / lab)}})
+                            resources={"metadata": {"path": str(root / "labs" / lab)}})
     client.execute()
     caught = [False] * len(mutants)
     for cell in nb.cells:
