@@ -46,6 +46,7 @@ class GradedLab:
     lab: str
     course: Course
     results: dict  # student -> GradeResult
+    probe: object = None  # lab_probe.Probe: every mutant and alternative, judged
 
 
 def make_course(tmp: Path) -> Course:
@@ -65,33 +66,19 @@ def load_mutants(lab: str, kind: str = "MUTANTS") -> list:
 
 
 def mutant_notebook(course: Course, lab: str, mutants: list):
-    """The release with reference solutions, then every change (mutant or alternative) applied to its cell."""
+    """The release with reference solutions and the first mutant of each solution cell applied
+    (a sample wrong submission for the feedback tests)."""
     import nbformat
 
     from autograde import samples
 
-    source = nbformat.read(course.source_notebook(lab), as_version=4)
-    solutions = samples._solution_sources(source)
+    solutions = samples._solution_sources(nbformat.read(course.source_notebook(lab), as_version=4))
+    done = set()
     for m in mutants:
-        assert m.cell in solutions, f"mutant names unknown solution cell {m.cell!r}"
-        assert m.old in solutions[m.cell], f"mutant text {m.old!r} not in {lab}/{m.cell}: update tests/mutants/{lab}.py"
-        solutions[m.cell] = solutions[m.cell].replace(m.old, m.new)
-    release = nbformat.read(course.release_notebook(lab), as_version=4)
-    return samples.fill_solutions(release, solutions)
-
-
-def rounds(changes: list) -> list[list]:
-    """Split changes so that each round touches every solution cell at most once (round k holds
-    the k-th change of each cell): several changes to one cell cannot be applied together."""
-    groups: list[list] = []
-    seen: dict[str, int] = {}
-    for change in changes:
-        k = seen.get(change.cell, 0)
-        seen[change.cell] = k + 1
-        if k == len(groups):
-            groups.append([])
-        groups[k].append(change)
-    return groups
+        if m.cell not in done:
+            solutions[m.cell] = solutions[m.cell].replace(m.old, m.new)
+            done.add(m.cell)
+    return samples.fill_solutions(nbformat.read(course.release_notebook(lab), as_version=4), solutions)
 
 
 _graded: dict[str, GradedLab] = {}
@@ -99,7 +86,8 @@ _graded: dict[str, GradedLab] = {}
 
 @pytest.fixture
 def graded_lab(request, tmp_path_factory) -> GradedLab:
-    """Release the lab into a temp dir and autograde the reference, blank, mutant and alternative samples once."""
+    """Release the lab into a temp dir (recording its answers) and autograde the reference and blank samples
+    once, through the real grader; then probe every mutant and alternative (tests/lab_probe.py)."""
     from autograde import pipeline, samples
 
     lab = request.param
@@ -107,11 +95,10 @@ def graded_lab(request, tmp_path_factory) -> GradedLab:
         course = make_course(tmp_path_factory.mktemp(lab))
         pipeline.release(course, [lab])
         samples.make_samples(course, [lab], students=["demo-reference", "demo-blank"])
-        mutants = load_mutants(lab)
-        for i, group in enumerate(rounds(mutants)):
-            samples.write_submission(course, lab, f"demo-mutant-{i}", mutant_notebook(course, lab, group))
-        for i, group in enumerate(rounds(load_mutants(lab, "ALTERNATIVES"))):
-            samples.write_submission(course, lab, f"demo-alternative-{i}", mutant_notebook(course, lab, group))
+        samples.write_submission(course, lab, "demo-mutant", mutant_notebook(course, lab, load_mutants(lab)))
         results = pipeline.autograde(course, [lab], progress=False)
-        _graded[lab] = GradedLab(lab, course, {r.student: r for r in results})
+        from lab_probe import probe_lab
+
+        probe = probe_lab(course, lab, load_mutants(lab), load_mutants(lab, "ALTERNATIVES"))
+        _graded[lab] = GradedLab(lab, course, {r.student: r for r in results}, probe)
     return _graded[lab]

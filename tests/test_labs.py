@@ -112,15 +112,10 @@ def test_plausible_wrong_answers_lose_their_points(graded_lab):
     mutants = load_mutants(graded_lab.lab)
     if not mutants:
         pytest.fail(f"{graded_lab.lab}: add plausible wrong answers in tests/mutants/{graded_lab.lab}.py")
-    from conftest import rounds
-
-    survivors = []
-    for i, group in enumerate(rounds(mutants)):
-        result = graded_lab.results[f"demo-mutant-{i}"]
-        assert result.status == "graded", result.reason
-        grades = _cell_grades(graded_lab.course, graded_lab.lab, f"demo-mutant-{i}")
-        survivors += [f"{m.cell}: {m.why or m.new} (passed {cell})" for m in group for cell in m.fails
-                      if grades[cell][0] != 0]
+    probe = graded_lab.probe
+    assert not probe.reference.judged_failed, f"the reference fails in the probe: {probe.reference.judged_failed}"
+    survivors = [f"{m.cell}: {m.why or m.new} (passed {cell})" for m, outcome in zip(mutants, probe.mutants)
+                 for cell in m.fails if cell not in outcome.judged_failed]
     assert not survivors, f"{graded_lab.lab}: tests accept wrong answers: " + "; ".join(survivors)
 
 
@@ -131,39 +126,30 @@ def test_correct_alternatives_keep_full_marks(graded_lab):
     alternatives = load_mutants(graded_lab.lab, "ALTERNATIVES")
     if not alternatives:
         pytest.fail(f"{graded_lab.lab}: add correct alternatives (Alternative) in tests/mutants/{graded_lab.lab}.py")
-    from conftest import rounds
-
-    lost = {}
-    for i, group in enumerate(rounds(alternatives)):
-        result = graded_lab.results[f"demo-alternative-{i}"]
-        assert result.status == "graded", result.reason
-        grades = _cell_grades(graded_lab.course, graded_lab.lab, f"demo-alternative-{i}")
-        lost.update({f"{name} (with {'; '.join(a.why or a.new for a in group)})": (score, top)
-                     for name, (score, top, kind) in grades.items() if kind == "code" and score != top})
-    assert not lost, f"{graded_lab.lab}: correct alternatives lose points: {lost}"
+    lost = [f"{a.cell}: {a.why or a.new} fails {cell} ({why})" for a, outcome in zip(alternatives, graded_lab.probe.alternatives)
+            for cell, why in outcome.judged_failed.items()]
+    assert not lost, f"{graded_lab.lab}: correct alternatives lose points: " + "; ".join(lost)
 
 
 VISIBLE_TARGET = 0.8  # share of plausible mistakes the student sees before submitting
 
 
-@pytest.mark.parametrize("lab", LABS)
-def test_visible_checks_catch_most_mistakes(lab, record_property, capsys):
+@pytest.mark.parametrize("graded_lab", LABS, indirect=True)
+def test_visible_checks_catch_most_mistakes(graded_lab, record_property, capsys):
     from conftest import load_mutants
-    from visible_probe import visible_catches
 
-    mutants = load_mutants(lab)
+    lab, mutants = graded_lab.lab, load_mutants(graded_lab.lab)
     if not mutants:
         pytest.fail(f"{lab}: add plausible wrong answers in tests/mutants/{lab}.py")
-    by_design = sum(m.hidden_only for m in mutants)
-    mutants = [m for m in mutants if not m.hidden_only]
-    caught = visible_catches(lab, mutants)
+    pairs = [(m, o) for m, o in zip(mutants, graded_lab.probe.mutants) if not m.hidden_only]
+    caught = [bool(o.visible_failed) for _, o in pairs]
     share = sum(caught) / len(caught)
-    missed = [f"{m.cell}: {m.why or m.new}" for m, c in zip(mutants, caught) if not c]
+    missed = [f"{m.cell}: {m.why or m.new}" for (m, _), c in zip(pairs, caught) if not c]
     record_property("visible_catch_share", share)
     with capsys.disabled():
-        print(f"\n{lab}: visible checks catch {sum(caught)}/{len(caught)} mutants ({share:.0%}; "
-              f"{by_design} more are hidden-only by design, e.g. multiple choice)"
-              + (f"; only hidden tests catch: {'; '.join(missed)}" if missed else ""))
+        print(f"\n{lab}: visible checks catch {sum(caught)}/{len(caught)} mutants ({share:.0%}); "
+              f"{len(mutants) - len(pairs)} more are hidden-only by design (e.g. multiple choice); "
+              f"{len(load_mutants(lab, 'ALTERNATIVES'))} correct alternatives")
     assert share >= VISIBLE_TARGET, (f"{lab}: visible checks catch {share:.0%} of plausible mistakes "
                                      f"(target {VISIBLE_TARGET:.0%}); missed: {'; '.join(missed)}")
 

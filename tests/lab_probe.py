@@ -1,0 +1,144 @@
+"""Every mutant and every correct alternative of a lab, judged in one kernel.
+
+The source notebook runs once, with the reference solutions and every test cell split into its
+visible part and its hidden part (as when answers are recorded), in a plain kernel with
+``LABKIT_JUDGE=1``. Then, for each mutant or alternative, the changed solution cell runs, then
+the code cells from there up to the last test cell it concerns (so globals built in between see
+the change too), and the reference is restored (its solution cell and the non-test cells of the
+span run again). Each change is therefore judged against the reference of every other exercise,
+so the points it costs follow the exercise at fault.
+
+For each test cell of a span the probe records:
+
+* whether its **visible** part raised: what the student sees in the released notebook before
+  submitting (the visible part is exactly the released test cell);
+* the **judge's** verdict on the values both parts emitted, against the recorded answers, with
+  ``autograde.judge.judge_cell``: what the grade would be.
+
+The real grader (nbgrader, the sandbox, the judge) grades the reference and the untouched release
+of every lab in ``tests/test_labs.py``; this probe is the cheap way to try dozens of changes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from autograde import answers as answers_mod
+from autograde import samples
+from autograde.answers import PART_KEY
+from autograde.course import Course
+from autograde.feedback_filters import is_test_cell
+from autograde.judge import judge_cell
+
+PROBE_KEY = "lab_probe"
+
+
+@dataclass
+class Outcome:
+    visible_failed: set[str] = field(default_factory=set)  # test cells whose visible part raised
+    judged_failed: dict[str, str] = field(default_factory=dict)  # test cell -> first failing verdict
+
+
+@dataclass
+class Probe:
+    reference: Outcome
+    mutants: list[Outcome]
+    alternatives: list[Outcome]
+
+
+def _gid(cell) -> str:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+
+
+def _tagged(source: str, metadata: dict, tag: list) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata = {**metadata, PROBE_KEY: tag}
+    return cell
+
+
+def _span(base: list, start: int, stop: int) -> list:
+    return [c for c in base[start + 1:stop + 1] if c.cell_type == "code"]
+
+
+def _judge(cells: list, recorded, solutions: dict[str, str]) -> Outcome:
+    """Visible failures and judge verdicts for the executed (split) test cells in ``cells``."""
+    outcome = Outcome()
+    merged: dict[str, nbformat.NotebookNode] = {}
+    for cell in cells:
+        if not is_test_cell(cell):
+            continue
+        gid = _gid(cell)
+        errors = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        if errors and cell.metadata.get(PART_KEY) == "visible":
+            outcome.visible_failed.add(gid)
+        if gid not in merged:
+            merged[gid] = nbformat.from_dict({**cell, "outputs": []})
+        merged[gid].outputs = list(merged[gid].outputs) + list(cell.get("outputs", []))
+    if recorded is None:
+        return outcome
+    for gid, cell in merged.items():
+        bad = [v for v in judge_cell(cell, recorded.cells.get(gid, []), solutions) if not v.ok]
+        if bad or not recorded.cells.get(gid):
+            outcome.judged_failed[gid] = bad[0].message if bad else "no recorded answers"
+    return outcome
+
+
+def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeout: int = 600,
+              judge: bool = True) -> Probe:
+    """Run every change of ``mutants`` and ``alternatives`` (see module doc). With ``judge=False``
+    (an older checkout without recorded answers) only the visible failures are measured."""
+    source = nbformat.read(course.source_notebook(lab), as_version=4)
+    solutions = samples._solution_sources(source)
+    recorded = answers_mod.load(course, lab) if judge else None
+    nb = answers_mod.split_test_cells(source)
+    base = list(nb.cells)
+    where = {}
+    for i, cell in enumerate(base):
+        where.setdefault(_gid(cell), []).append(i)
+    probes = []
+    changes = [("mutant", i, m) for i, m in enumerate(mutants)] + [("alt", i, a) for i, a in enumerate(alternatives)]
+    for kind, i, change in changes:
+        if change.cell not in solutions or change.old not in solutions[change.cell]:
+            raise ValueError(f"{lab}: {kind} {i} ({change.why}): text not found in solution cell {change.cell!r}")
+        start = where[change.cell][0]
+        if kind == "mutant":
+            stop = max(where[t][-1] for t in change.fails)
+        else:  # an alternative: every test up to the next exercise
+            later = [j for j, c in enumerate(base) if j > start and c.cell_type == "code"
+                     and c.metadata.get("nbgrader", {}).get("solution") and not is_test_cell(c)]
+            stop = (later[0] - 1) if later else len(base) - 1
+        span = _span(base, start, stop)
+        probes.append(_tagged(solutions[change.cell].replace(change.old, change.new),
+                              base[start].metadata, [kind, i, "change"]))
+        probes += [_tagged(c.source, c.metadata, [kind, i, "span"]) for c in span]
+        probes.append(_tagged(solutions[change.cell], base[start].metadata, [kind, i, "restore"]))
+        probes += [_tagged(c.source, c.metadata, [kind, i, "restore"]) for c in span if not is_test_cell(c)]
+    nb.cells = base + probes
+    with tempfile.TemporaryDirectory(prefix=f"probe-{lab}-") as tmp:
+        for src in (course.source_dir / lab).rglob("*"):
+            if src.is_file() and src.suffix != ".ipynb":
+                target = Path(tmp) / src.relative_to(course.source_dir / lab)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(src.read_bytes())
+        client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                                resources={"metadata": {"path": tmp}})
+        client.execute(env={**os.environ, "LABKIT_JUDGE": "1"})
+    groups: dict[tuple[str, int], list] = {}
+    for cell in nb.cells[len(base):]:
+        kind, i, role = cell.metadata[PROBE_KEY]
+        if role == "span":
+            groups.setdefault((kind, i), []).append(cell)
+    reference = _judge(nb.cells[:len(base)], recorded, solutions)
+
+    def outcome(kind: str, i: int, change) -> Outcome:
+        changed = {**solutions, change.cell: solutions[change.cell].replace(change.old, change.new)}
+        return _judge(groups.get((kind, i), []), recorded, changed)
+
+    return Probe(reference, [outcome("mutant", i, m) for i, m in enumerate(mutants)],
+                 [outcome("alt", i, a) for i, a in enumerate(alternatives)])
