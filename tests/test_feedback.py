@@ -87,7 +87,7 @@ def test_feedback_shows_results_but_no_hidden_test(graded_lab):
     text = _text(pages["demo-mutant"])
     assert "✗ failed: 0 / 1 points" in text and "q2: 'a' is not the correct answer" in text
     assert 'q2 = assert_choice(answers.get("q2"), "abcd", "q2")' in text  # visible tests stay
-    assert "✓ hidden test: perceptron on random (7, 3)" in text  # hidden checks appear as verdicts only
+    assert "hidden test: perceptron on random (7, 3): not checked" in text  # hidden checks: verdicts only
 
     reference = _summary(pages["demo-reference"])
     tests = [c.metadata.nbgrader.grade_id for c in nbformat.read(course.source_notebook(lab), as_version=4).cells
