@@ -188,7 +188,8 @@ for _B, _T, _D, _H, _O in [(1, 9, 3, 5, 4), (7, 2, 8, 3, 1), (4, 13, 5, 11, 3), 
 
 # %% nbgrader={"grade": false, "grade_id": "lstm_cell", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
-    """One LSTM step, in nn.LSTM's gate order (input, forget, candidate g, output).
+    """One LSTM step, written by hand, with the gates in nn.LSTM's order i, f, g, o
+    (input gate, forget gate, candidate, output gate).
 
     Args:
         x: (B, D) input; h: (B, H) previous hidden state; c: (B, H) previous cell state.
@@ -309,8 +310,9 @@ def state_gradient_norms(step, x, state):
         state: the initial state.
 
     Returns:
-        (T,) tensor: entry t is the Frobenius norm of dL/dh_{t+1}, the state after reading x[:, t]
-        (so the last entry belongs to h_T itself).
+        (T,) tensor ||dL/dh_1||, ..., ||dL/dh_T|| (Frobenius norms), in time order: Python entry k (from 0)
+        belongs to h_{k+1}, the state after reading x[:, k], so the last entry belongs to h_T itself.
+
     Tip: start from a detached copy of the initial state with requires_grad_(True), so the states are
     part of the autograd graph even when `step` has no trainable parameters.
     """
@@ -423,7 +425,7 @@ ax.legend();
 
 # %% nbgrader={"grade": false, "grade_id": "clip_gradients", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def clip_gradients(parameters, max_norm: float) -> float:
-    """Clip the gradients of ``parameters`` in place by their total L2 norm.
+    """Clip the gradients of ``parameters`` in place by their total L2 norm (by hand, no clip_grad_norm_).
 
     Args:
         parameters: iterable of tensors; those whose .grad is None are skipped.
@@ -565,7 +567,8 @@ def pad_batch(seqs, pad_id: int = 0):
 
 
 def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """(B, max_len) bool tensor, True where t < lengths[b] (a real token), False at padding."""
+    """(B, max_len) bool tensor: True at position t (counted from 0) of row b when t < lengths[b]
+    (a real token), False at padding."""
     ### BEGIN SOLUTION
     return torch.arange(max_len)[None, :] < lengths[:, None]
     ### END SOLUTION
@@ -683,7 +686,7 @@ for _N, _T, _V in [(5, 9, 7), (30, 4, 40), (1, 20, 3)]:
 # predictions 1 0 1 1 against labels 1 1 1 0: right, wrong, right, wrong
 _acc = subset_accuracies(torch.tensor([1, 0, 1, 1]), torch.tensor([1, 1, 1, 0]), ["a", "a", "b", "b"])
 assert_equal(sorted(_acc), ["a", "b", "overall"], "keys")
-assert_equal(type(_acc["overall"]).__name__, "float", "accuracies are Python floats")
+assert_equal(sorted({type(v).__name__ for v in _acc.values()}), ["float"], "types of the accuracies (Python floats)")
 assert_scalar(_acc["overall"], 0.5, "overall accuracy (2 of 4)")
 assert_scalar(_acc["a"], 0.5, "accuracy on subset a (1 of 2)")
 # subsets of different sizes, not in sorted order
@@ -698,6 +701,7 @@ _names = ["plain", "negated", "other"]
 _subs = [_names[int(k)] for k in torch.randint(0, 3, (200,), generator=_g)]
 _acc = subset_accuracies(_pred.clone(), _lab.clone(), list(_subs))
 expect_equal(sorted(_acc), "keys (hidden)")
+expect_equal(sorted({type(v).__name__ for v in _acc.values()}), "types of the accuracies (hidden)")
 expect_scalar(_acc["overall"], "overall (hidden)")
 for _name in _names:
     expect_scalar(_acc.get(_name), f"subset {_name} (hidden)")
@@ -718,7 +722,11 @@ for _name in _names:
 
 # %% nbgrader={"grade": false, "grade_id": "sequence_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class SequenceClassifier(nn.Module):
-    """tokens (B, T) int64, 0 = padding, every row has at least one real token -> logits (B, n_classes)."""
+    """tokens (B, T) int64, 0 = padding, every row has at least one real token -> logits (B, n_classes).
+
+    Embedding, then nn.LSTM (cell="lstm") or nn.RNN (cell="rnn"), then a linear layer applied to the hidden
+    state at each row's last real token.
+    """
 
     def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 16, hidden: int = 32, cell: str = "lstm"):
         super().__init__()
@@ -820,8 +828,9 @@ def sentiment_logits(seed, n=800):
     return logits, reviews.labels, reviews.subset_mask("negated")
 
 
-# the reference solution reaches 0.99 or more overall and on negated reviews with each of the seeds 0-4
-# (torch.manual_seed and loader seed; see the report in the lab's tests), so 0.95 leaves a wide margin
+# Threshold 0.95: the reference solution, trained as above with torch.manual_seed(k) and loader seed k for k = 0..4,
+# scored (overall, negated) = (1.000, 1.000) on these reviews for all five seeds, and on the hidden reviews
+# (1.000, 1.000), (1.000, 1.000), (0.999, 1.000), (1.000, 1.000), (1.000, 1.000): a margin of at least 0.049.
 _logits, _labels, _neg = sentiment_logits(seed=1)
 assert_accuracy(_logits, _labels, 0.95, "LSTM accuracy on test reviews")
 assert_accuracy(_logits[_neg], _labels[_neg], 0.95, "LSTM accuracy on negated test reviews")
