@@ -93,7 +93,7 @@ class Scorers:
             outcome = dataclasses.replace(outcome, notebook="")
         if outcome.notebook is not None and outcome.student not in self._students:
             # nbgrader creates a missing student in every autograde: two scorers must not race to
-            ensure_students(self.course, [outcome.student])
+            ensure_students(self.scoring_course, [outcome.student])  # waits for SQLite's lock too
             self._students.add(outcome.student)
         return self.pool.submit(_score, self.scoring_course, outcome, warnings_)
 
