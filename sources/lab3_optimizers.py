@@ -305,7 +305,7 @@ for _k in range(3):
 # **Where ε sits.** Some lecture notes write `g / √(E + ε)`. PyTorch's RMSProp (and Adam, and your code here) put
 # ε *outside* the root: `g / (√E + ε)`. With `ε = 1e-8` and ordinary gradients the two agree to many digits;
 # with tiny gradients or a large ε they do not (`√(E + ε) ≥ √ε`, so ε inside the root caps the step at
-# `η·|g|/√ε`). The hidden tests use such cases.
+# `η·|g|/√ε`). The checks use such cases.
 
 # %% nbgrader={"grade": false, "grade_id": "rmsprop", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class RMSProp(Optimizer):
