@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import socket
 
@@ -21,7 +22,10 @@ from autograde.sandbox import sandbox_status
 pytestmark = [pytest.mark.xdist_group("hostile"), pytest.mark.notebook]
 
 # Small limits so the corpus grades in a couple of minutes; honest lab1 needs ~10 s and <1 GiB.
-LIMITS = GradingLimits(cell_timeout_s=20, notebook_timeout_s=60, memory_bytes=1024**3,
+# HOSTILE_CELL_TIMEOUT raises the cell limit on a machine busy with other work (importing torch
+# alone can then take longer than 20 s); the notebook limit stays three cell limits.
+_CELL = int(os.environ.get("HOSTILE_CELL_TIMEOUT", "20"))
+LIMITS = GradingLimits(cell_timeout_s=_CELL, notebook_timeout_s=3 * _CELL, memory_bytes=1024**3,
                        max_processes=64, max_output_bytes=2 * 1024**2)
 
 
