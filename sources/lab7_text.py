@@ -134,7 +134,7 @@ counts = count_matrix(token_lists, vocab)
 assert_close(counts, toy_counts, "counts of the toy corpus")
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(7101)
-_words = ["w%d" % i for i in range(12)]
+_words = [f"w{i}" for i in range(12)]
 _docs = [[_words[int(i)] for i in torch.randint(0, 12, (int(n),), generator=_g)] for n in torch.randint(1, 15, (6,), generator=_g)]
 _docs.append([])  # an empty document
 expect_close(count_matrix(_docs, _words[:9]), "counts with out-of-vocabulary tokens and an empty document")
@@ -681,7 +681,7 @@ def train_rater(model: TopLayerRater, hidden: torch.Tensor, mask: torch.Tensor, 
             optimizer.step()
             total += loss.item() * len(rows)
         losses.append(total / len(hidden))
-    model.eval()
+    model.train(False)  # evaluation mode
     return losses
     ### END SOLUTION
 
