@@ -108,7 +108,7 @@ test-fast: setup
 	$(PY) -m pytest -m "not notebook" tests
 
 lint: setup
-	$(VENV)/bin/ruff check labkit autograde tests tools solutions
+	$(VENV)/bin/ruff check labkit autograde tests solutions sources
 
 bench: setup
 	$(PY) -m autograde bench --lab $(LAB)
