@@ -699,7 +699,7 @@ with torch.no_grad():
 _x4 = torch.tensor([[1.0], [2.0], [3.0], [4.0]], device=device)
 _y4 = torch.tensor([[1.0], [3.0], [2.0], [0.0]], device=device)
 _var = gradient_variance(_lin, nn.MSELoss(), _x4, _y4, torch.tensor([[0, 1], [2, 3], [1, 2]], device=device))
-assert_equal(type(_var), float, "type of gradient_variance's result")
+assert_equal(type(_var).__name__, "float", "type of gradient_variance's result (a Python float)")
 assert_scalar(_var, 12.25, "variance over 3 minibatches of 2 (worked example)", rtol=1e-5)
 _var = gradient_variance(_lin, nn.MSELoss(), _x4, _y4, torch.tensor([[3], [1]], device=device))
 assert_scalar(_var, 90.5 / 2, "variance over 2 minibatches of 1 example: (6.5² + 3² + 5.5² + 3²) / 2", rtol=1e-5)
@@ -810,7 +810,7 @@ def warmup_cosine_lr(step: int, total_steps: int, base_lr: float, warmup_steps: 
 
 # %% nbgrader={"grade": true, "grade_id": "test_schedule", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
 _lrs = [warmup_cosine_lr(s, 100, 0.5, 10) for s in range(100)]
-assert_equal(type(_lrs[0]), float, "type of the learning rate")
+assert_equal(type(_lrs[0]).__name__, "float", "type of the learning rate (a Python float)")
 assert_scalar(_lrs[0], 0.05, "lr at step 0 (first warm-up step: 0.5 · 1/10)")
 assert_scalar(_lrs[9], 0.5, "lr at step 9 (last warm-up step: 0.5 · 10/10)")
 assert_scalar(_lrs[10], 0.5, "lr at step 10 (the cosine starts at base_lr)")
