@@ -123,8 +123,10 @@ def inspect(submission_dir: Path, lab: str, student: str, release_ids: list[str]
             result.warnings.append(
                 f"nbgrader metadata edited in {', '.join(edited[:4])}: points and flags restored from the release")
     extras = sorted(p.relative_to(submission_dir).as_posix() for p in submission_dir.rglob("*")
-                    if p.is_file() and p != expected and p.name != "timestamp.txt"
-                    and ".ipynb_checkpoints" not in p.parts)  # nbgrader's own submission time
+                    if p.is_file() and p != expected
+                    # nbgrader's own: the submission time and the exchange's secret
+                    and p.name not in ("timestamp.txt", "submission_secret.txt")
+                    and ".ipynb_checkpoints" not in p.parts)
     if extras:
         result.warnings.append(f"extra file(s) ignored ({', '.join(extras[:4])}"
                                + (f" and {len(extras) - 4} more" if len(extras) > 4 else "") + "): only the notebook is graded")

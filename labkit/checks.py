@@ -359,6 +359,7 @@ def assert_tensor(value: object, name: str, shape: Sequence[int] | None = None,
     problem = tensor_problem(value, name, shape, dtype)
     if problem:
         raise CheckError(problem)
+    print(f"✓ {name}: a tensor of shape {tuple(value.shape)}, {value.dtype}")
     return value.detach().cpu()
 
 
@@ -384,7 +385,7 @@ def assert_scalar(actual: object, expected: float, name: str, rtol: float = 1e-6
     _report(compare_scalar(actual, expected, name, rtol, atol), verbose)
 
 
-def assert_accuracy(scores: object, labels: torch.Tensor, at_least: float, name: str, verbose: bool = True) -> float:
+def assert_accuracy(scores: object, labels: torch.Tensor, at_least: float, name: str, verbose: bool = True) -> None:
     """A trained model's predictions reach ``at_least`` accuracy on ``labels``.
 
     Args:
@@ -397,9 +398,8 @@ def assert_accuracy(scores: object, labels: torch.Tensor, at_least: float, name:
     """
     _emit("accuracy", name, scores if type(scores) is not torch.Tensor else scores.detach().cpu(),
           labels=wire.encode(labels.detach().cpu()), at_least=float(at_least))
-    ok, message = compare_accuracy(scores, labels, at_least, name)
-    _report((ok, message), verbose)
-    return float((predicted_classes(scores.detach().cpu()) == labels.cpu().reshape(-1).long()).double().mean())
+    # returns nothing: a number as a test cell's last value would be read by nbgrader as partial credit
+    _report(compare_accuracy(scores, labels, at_least, name), verbose)
 
 
 def assert_at_least(value: float, threshold: float, name: str, verbose: bool = True) -> None:
@@ -474,7 +474,23 @@ def by_hand(cell: str, functions: Sequence[Callable], forbidden: Sequence[str], 
             source = textwrap.dedent(inspect.getsource(fn))
         except (OSError, TypeError):
             raise CheckError(f"{name}: cannot read the source of {getattr(fn, '__name__', fn)!r}") from None
-        _report(compare_by_hand(source, forbidden, f"{name} ({getattr(fn, '__name__', '?')})"))
+        label = f"{name} ({getattr(fn, '__name__', '?')})"
+        aliased = _library_aliases(fn, forbidden)
+        if aliased:  # e.g. `from torch.nn.functional import relu as r` above the function
+            raise CheckError(f"{label}: this exercise is to be written by hand, without {', '.join(forbidden)}; "
+                             f"found {', '.join(aliased)}")
+        _report(compare_by_hand(source, forbidden, label))
+
+
+def _library_aliases(fn: Callable, forbidden: Sequence[str]) -> list[str]:
+    """Global names ``fn`` uses that are a forbidden library function under another name."""
+    found = []
+    for used in getattr(getattr(fn, "__code__", None), "co_names", ()):
+        target = getattr(fn, "__globals__", {}).get(used)
+        module = getattr(target, "__module__", "") or ""
+        if getattr(target, "__name__", None) in forbidden and module.split(".")[0] == "torch":
+            found.append(f"{used} (torch's {target.__name__})")
+    return found
 
 
 # hidden checks: no expected value in the kernel; the judge compares with the recorded answer

@@ -28,8 +28,9 @@
 #
 # **How to work.** Fill in every cell that says `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line).
 # The cell after each exercise is a *visible check*: run it; it prints `✓ ...` lines when you are right, and a
-# specific message when something differs. Hidden tests with fresh random inputs are added when your TA grades,
-# so make your code correct in general, not just for the visible examples. Do not rename, copy or delete cells.
+# specific message when something differs. Hidden tests with fresh random inputs are added when your TA grades:
+# the course's grader (the *judge*) then compares the values your functions return with the solution's, outside
+# your notebook, so make your code correct in general, not just for the visible examples. Do not rename, copy or delete cells.
 # The whole notebook runs in well under a minute on a laptop CPU.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -175,7 +176,8 @@ expect_equal(len(_errors), "number of epochs on XOR with max_epochs=7")
 # %% [markdown]
 # ### XOR defeats the perceptron
 #
-# Run the rule on XOR for 100 epochs. The number of mistakes never reaches zero — it cycles forever.
+# Run the rule on XOR for 100 epochs. The number of mistakes never reaches zero: after a couple of epochs the
+# weights go round the same few values and every epoch makes 4 mistakes, so the rule never stops on its own.
 
 # %%
 x_xor, y_xor = labkit.data.logic_gate("XOR")
@@ -280,7 +282,9 @@ labkit.plotting.plot_decision_boundary(xor_network, x_xor, y_xor, title="Hand-wi
 # smooth (or piecewise linear) activations instead. Implement each function and its derivative **with
 # elementwise tensor operations** (`torch.exp`, `torch.where`, …). Two of them need care with large inputs:
 #
-# * `sigmoid(z) = 1 / (1 + e^(−z))` overflows `e^(−z)` for very negative `z`; use an equivalent form there.
+# * `sigmoid(z) = 1 / (1 + e^(−z))`: for very negative `z`, `e^(−z)` overflows to `inf`. In floating point
+#   `1 / (1 + inf)` is still the right limit, 0, so this form passes; the form `e^z / (1 + e^z)` would give
+#   `inf / inf = nan` for large positive `z`. Whatever you write, it must stay finite (the check tries ±1000).
 # * `softplus(z) = log(1 + e^z)` overflows for large `z`; for `z > 20` it equals `z` to float precision.
 #
 # `leaky_relu(z) = z` for `z > 0`, `alpha · z` otherwise. Use the derivative value at exactly `z = 0` that you
@@ -403,6 +407,8 @@ assert_close(d_tanh(z), autograd_derivative(torch.tanh, z), "d_tanh")
 assert_close(d_relu(z), autograd_derivative(torch.relu, z), "d_relu")
 assert_close(d_leaky_relu(z, 0.2), autograd_derivative(lambda t: F.leaky_relu(t, 0.2), z), "d_leaky_relu(alpha=0.2)")
 assert_close(d_softplus(z), autograd_derivative(F.softplus, z), "d_softplus")
+for fn in (d_sigmoid, d_tanh, d_relu, d_leaky_relu, d_softplus):  # same shape and dtype as z
+    assert_tensor(fn(z.reshape(4, 8)), f"{fn.__name__} of a (4, 8) float64 input", shape=(4, 8), dtype=torch.float64)
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(1601)
 for _shape in [(4, 6), (3, 2, 2)]:
@@ -494,10 +500,12 @@ for _sizes in [(6, 2), (2, 7, 3, 8, 1), (4, 4, 4, 4)]:
 # Now the continuous version: points scattered around the four corners of the unit square (Gaussian noise,
 # σ = 0.1), labelled by XOR of their corner. Write
 #
-# * `make_xor_model(hidden)`: an `nn.Module` mapping `(N, 2)` inputs to `(N, 1)` **logits** through one hidden
-#   layer of `hidden` units with a **non-linear** activation (section 5 shows why it must be non-linear);
+# * `make_xor_model(hidden)`: an `nn.Module` mapping `(N, 2)` inputs to `(N, 1)` **logits** (raw scores, no sigmoid
+#   at the end: `BCEWithLogitsLoss` applies it) through one hidden layer of `hidden` units with a **non-linear**
+#   activation (section 5 shows why it must be non-linear);
 # * `train_xor_model(model, x, y, epochs, lr)`: full-batch training with `nn.BCEWithLogitsLoss` and an optimizer
-#   of your choice from `torch.optim`; return the list of losses, one per epoch.
+#   of your choice from `torch.optim`; return the list of losses (Python floats: `loss.item()`), one per epoch.
+#   The default `lr=0.05` suits Adam; plain SGD needs a learning rate about ten times larger.
 #
 # The check trains your model from a fresh initialisation and needs **100% test accuracy** on new points.
 
@@ -536,7 +544,8 @@ xor_model = make_xor_model(hidden=8)
 xor_losses = train_xor_model(xor_model, x_train, y_train)
 with torch.no_grad():
     test_accuracy = labkit.training.accuracy(xor_model(x_test), y_test)
-print(f"final training loss {xor_losses[-1]:.4f}; test accuracy {test_accuracy:.3f}")
+print(f"final training loss {xor_losses[-1]:.4f}; test accuracy {test_accuracy:.3f} "
+      f"({'✓' if test_accuracy >= 1.0 else '✗'} the check below needs 1.000)")
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 labkit.plotting.plot_curves({"train loss": xor_losses}, xlabel="epoch", ylabel="BCE loss", ax=axes[0], logy=True)
 labkit.plotting.plot_decision_boundary(lambda g: torch.sigmoid(xor_model(g)).squeeze(1), x_test, y_test,
@@ -582,13 +591,13 @@ for _seed in (17, 29):
 # **q3.** Three `nn.Linear` layers stacked with no activation between them can represent
 # (a) any continuous function  (b) exactly the functions one linear layer can  (c) XOR  (d) only constants
 #
-# **q4.** In the lecture's XOR network, for which input does the hidden unit `v1 = g(−0.5 + x1 − x2)` fire?
-# (a) (0, 0)  (b) (1, 0)  (c) (0, 1)  (d) (1, 1)
+# **q4.** In the lecture's XOR network, for which inputs `(x1, x2)` do **both** hidden units fire at once?
+# (a) (0, 0) only  (b) (1, 0) and (0, 1)  (c) none: it would need x1 − x2 > 0.5 and x2 − x1 > 0.5  (d) (1, 1) only
 
 # %% nbgrader={"grade": false, "grade_id": "mcq_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
 answers = {}
 ### BEGIN SOLUTION
-answers = {"q1": "b", "q2": "c", "q3": "b", "q4": "b"}
+answers = {"q1": "b", "q2": "c", "q3": "b", "q4": "c"}
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "test_mcq_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
@@ -607,7 +616,7 @@ q4 = assert_choice(answers.get("q4"), "abcd", "q4")
 # ## 8. Written answer (3 points, graded by your TA)
 #
 # In 4–6 sentences: why can no single perceptron learn XOR, and how do the two hidden units of the lecture's
-# network get around it? Refer to the decision-boundary plots above. Then say why the MLP in section 6 would
+# network get around it? Refer to what you saw above (the mistakes on XOR, the grid search, the decision boundaries). Then say why the MLP in section 6 would
 # fail if you removed its activation function.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_xor", "locked": false, "points": 3.0, "schema_version": 3, "solution": true, "task": false}

@@ -59,3 +59,8 @@ ALTERNATIVES = [
     Alternative("xor_mlp", "nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, 1)", "nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 1)",
                 "ReLU instead of tanh"),
 ]
+
+MUTANTS += [
+    Mutant("activations", "return (z > 0).to(z.dtype)", "return (z > 0).float()", ("test_activation_derivatives",),
+           "d_relu returns float32 for a float64 input"),
+]
