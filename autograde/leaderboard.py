@@ -84,7 +84,8 @@ def student_rows(course: Course, lab: str, spec: MatchUp) -> list[Row]:
         elif isinstance(hit.get("accuracy"), int | float):
             rows.append(Row(student, float(hit["accuracy"])))
         else:
-            rows.append(Row(student, None, note="predictions could not be scored (wrong shape or type)"))
+            message = str(hit.get("message", "")).split(": ", 1)[-1][:160]
+            rows.append(Row(student, None, note=f"not scored: {message}" if message else "not scored"))
     return rows
 
 
