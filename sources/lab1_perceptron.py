@@ -143,7 +143,6 @@ for gate, lr, mistakes, w_end, b_end in [
     assert_equal(list(errors), mistakes, f"{gate} (lr={lr}): mistakes per epoch")
     assert_close(w, torch.tensor(w_end), f"{gate} (lr={lr}): learned w", atol=1e-5)
     assert_scalar(b, b_end, f"{gate} (lr={lr}): learned b", atol=1e-5)
-    assert_close(perceptron_predict(x_gate, w, b), y_gate, f"{gate} (lr={lr}): predictions after training")
 ### BEGIN HIDDEN TESTS
 for _gate, _lr, _epochs in [("OR", 0.25, 100), ("AND", 2.0, 100), ("XOR", 1.0, 9)]:
     _x, _y = labkit.data.logic_gate(_gate)
@@ -154,11 +153,11 @@ for _gate, _lr, _epochs in [("OR", 0.25, 100), ("AND", 2.0, 100), ("XOR", 1.0, 9
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_perceptron_train_random", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
-# Visible part: a random linearly separable set must be learned perfectly.
+# Visible part: a random linearly separable set must be learned perfectly (an epoch without mistakes).
 x_sep, y_sep, _ = labkit.data.linearly_separable(n=40, dim=3, margin=0.1, seed=3)
 w, b, errors = perceptron_train(x_sep, y_sep, max_epochs=500)
 assert_equal(errors[-1], 0, "mistakes in the last epoch on separable data")
-assert_close(perceptron_predict(x_sep, w, b), y_sep, "predictions on separable data")
+# (no check calls your perceptron_predict here: points follow the exercise at fault)
 ### BEGIN HIDDEN TESTS
 # learning rates are powers of two, so every correct implementation does the same float updates
 for _seed, _dim, _lr in [(11, 2, 1.0), (12, 4, 0.5), (13, 5, 0.25)]:
