@@ -178,10 +178,14 @@ def _equal(actual: object, expected: object) -> bool:
     return bool(expected == actual)
 
 
+def _article(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
 def compare_equal(actual: object, expected: object, name: str) -> tuple[bool, str]:
     """Exact equality for plain Python values (int, str, tuple, ...), type included."""
     if type(actual) is not type(expected):
-        return False, f"{name}: expected a {_type_label(expected)}, got {_type_label(actual)} ({actual!r:.80})"
+        return False, f"{name}: expected {_article(_type_label(expected))}, got {_type_label(actual)} ({actual!r:.80})"
     if not _equal(actual, expected):
         return False, f"{name}: expected {expected!r:.200}, got {actual!r:.200}"
     return True, f"{name} = {expected!r:.200}"
@@ -314,7 +318,10 @@ def dynamic_uses(source: str) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            callee = _dotted(node.func).split(".")[-1]
+            # builtins by their bare name (``model.eval()`` is a method, not the builtin)
+            callee = node.func.id if isinstance(node.func, ast.Name) else ""
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "import_module":
+                callee = "import_module"
             literal_getattr = callee == "getattr" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)
             if callee in DYNAMIC_CALLS and not literal_getattr:
                 found.append(f"{callee}() (line {node.lineno})")
@@ -348,11 +355,11 @@ def _report(result: tuple[bool, str], verbose: bool = True) -> None:
 
 
 def assert_tensor(value: object, name: str, shape: Sequence[int] | None = None,
-                  dtype: torch.dtype | None = None) -> torch.Tensor:
+                  dtype: torch.dtype | None = None) -> None:
     """Require a plain ``torch.Tensor`` (not a subclass, array or list), optionally shape/dtype.
 
-    Returns:
-        the value, detached and moved to the CPU.
+    Returns nothing, so that it can end a test cell without showing a value (nbgrader reads a
+    cell's last value as partial credit when it is a number).
     """
     _emit("tensor", name, tensor_summary(value),
           shape=list(shape) if shape is not None else None, dtype=str(dtype) if dtype is not None else None)
@@ -360,7 +367,6 @@ def assert_tensor(value: object, name: str, shape: Sequence[int] | None = None,
     if problem:
         raise CheckError(problem)
     print(f"✓ {name}: a tensor of shape {tuple(value.shape)}, {value.dtype}")
-    return value.detach().cpu()
 
 
 def assert_close(actual: object, expected: torch.Tensor, name: str, rtol: float = 1e-5,
@@ -423,7 +429,7 @@ def assert_choice(answer: object, options: Iterable[str], name: str) -> str:
     value = answer.strip().lower()
     if value not in opts:
         raise CheckError(f"{name}: {answer!r} is not one of the options {opts}")
-    print(f"✓ {name}: answer {value!r} has the right format (correctness is graded by the judge)")
+    print(f"✓ {name}: answer {value!r} has the right format (whether it is right is checked when your work is graded)")
     return value
 
 
