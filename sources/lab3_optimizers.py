@@ -15,7 +15,8 @@
 # %% [markdown]
 # # Lab 3 — Optimizers compared: learning rate, batch size and hyper-parameter search
 #
-# **Total: 40 points** — 36 autograded (visible checks + hidden tests) and 4 for one written answer graded by your TA.
+# **Total: 40 points** — 36 autograded (visible checks + hidden tests) and 4 for one written answer graded by your TA. Hidden tests are decided by the course's *judge*: when your TA grades, your functions run on fresh
+# inputs and the values they return are compared with the solution's, outside your notebook.
 #
 # The lectures wrote every optimizer as a one-line update rule. In this lab you turn those lines into code and
 # look at what they do. You will

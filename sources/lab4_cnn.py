@@ -15,7 +15,8 @@
 # %% [markdown]
 # # Lab 4 — Convolutional networks, AlexNet-lite and data augmentation
 #
-# **Total: 41 points** — 38 autograded (visible checks + hidden tests) and 3 for one written answer graded by your TA.
+# **Total: 41 points** — 38 autograded (visible checks + hidden tests) and 3 for one written answer graded by your TA. Hidden tests are decided by the course's *judge*: when your TA grades, your functions run on fresh
+# inputs and the values they return are compared with the solution's, outside your notebook.
 #
 # This lab follows the CNN lectures. You will
 #

@@ -15,7 +15,8 @@
 # %% [markdown]
 # # Lab 5 — Recurrent networks and the LSTM
 #
-# **Total: 29 points** — 26 autograded (visible checks + hidden tests) and 3 for one written answer graded by your TA.
+# **Total: 29 points** — 26 autograded (visible checks + hidden tests) and 3 for one written answer graded by your TA. Hidden tests are decided by the course's *judge*: when your TA grades, your functions run on fresh
+# inputs and the values they return are compared with the solution's, outside your notebook.
 #
 # The lecture's three reviews make the point of this lab:
 #

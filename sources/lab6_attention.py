@@ -15,7 +15,8 @@
 # %% [markdown]
 # # Lab 6 — Attention and a tiny transformer
 #
-# **Total: 31 points** — 27 autograded (visible checks + hidden tests) and 4 for one written answer graded by your TA.
+# **Total: 31 points** — 27 autograded (visible checks + hidden tests) and 4 for one written answer graded by your TA. Hidden tests are decided by the course's *judge*: when your TA grades, your functions run on fresh
+# inputs and the values they return are compared with the solution's, outside your notebook.
 #
 # The lecture presented attention as a **learned soft mask over the input**: every output position computes a
 # probability distribution over the input positions and reads a weighted average of them. In this lab you will

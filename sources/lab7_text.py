@@ -15,7 +15,8 @@
 # %% [markdown]
 # # Lab 7 — Text as vectors: TF-IDF, embeddings, semantic search, and fine-tuning a pretrained encoder
 #
-# **Total: 43 points** — 39 autograded (visible checks + hidden tests) and 4 for one written answer graded by your TA.
+# **Total: 43 points** — 39 autograded (visible checks + hidden tests) and 4 for one written answer graded by your TA. Hidden tests are decided by the course's *judge*: when your TA grades, your functions run on fresh
+# inputs and the values they return are compared with the solution's, outside your notebook.
 #
 # The lectures went past attention to the question every text model starts with: *how do we turn words into
 # numbers?* In this lab you will
