@@ -207,6 +207,15 @@ def _encode_file(answers: Answers) -> str:
     })
 
 
+def copy_lab_files(course: Course, lab: str, folder: Path) -> None:
+    """The lab's own files (everything but notebooks in its source folder) into ``folder``."""
+    for src in (course.source_dir / lab).rglob("*"):
+        if src.is_file() and src.suffix != ".ipynb":
+            target = folder / src.relative_to(course.source_dir / lab)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(src.read_bytes())
+
+
 def execute_source(course: Course, lab: str, nb: NotebookNode) -> NotebookNode:
     """Run ``nb`` in the grading sandbox (same kernel, limits and environment as grading),
     in a scratch copy of the lab's folder."""
@@ -222,11 +231,7 @@ def execute_source(course: Course, lab: str, nb: NotebookNode) -> NotebookNode:
     config.SafeExecute.decoys = False
     config.SafeExecute.remove_extra_files = False
     with tempfile.TemporaryDirectory(prefix=f"answers-{lab}-") as tmp:
-        for src in (course.source_dir / lab).rglob("*"):
-            if src.is_file() and src.suffix != ".ipynb":
-                target = Path(tmp) / src.relative_to(course.source_dir / lab)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(src.read_bytes())
+        copy_lab_files(course, lab, Path(tmp))
         executor = SafeExecute(config=config)
         resources = {"metadata": {"path": tmp, "name": lab}, "nbgrader": {"assignment": lab, "student": "answers"}}
         executed, _ = executor.preprocess(nb, resources)

@@ -121,11 +121,7 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
         probes += [_tagged(c.source, c.metadata, [kind, i, "restore"]) for c in span if not is_test_cell(c)]
     nb.cells = base + probes
     with tempfile.TemporaryDirectory(prefix=f"probe-{lab}-") as tmp:
-        for src in (course.source_dir / lab).rglob("*"):
-            if src.is_file() and src.suffix != ".ipynb":
-                target = Path(tmp) / src.relative_to(course.source_dir / lab)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(src.read_bytes())
+        answers_mod.copy_lab_files(course, lab, Path(tmp))
         client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
                                 resources={"metadata": {"path": tmp}})
         client.execute(env={**os.environ, "LABKIT_JUDGE": "1"})
