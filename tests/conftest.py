@@ -65,19 +65,22 @@ def load_mutants(lab: str, kind: str = "MUTANTS") -> list:
         return []
 
 
+def first_per_cell(mutants: list) -> list:
+    """The first mutant of each solution cell: the ones ``demo-mutant`` carries."""
+    seen: set[str] = set()
+    return [m for m in mutants if not (m.cell in seen or seen.add(m.cell))]
+
+
 def mutant_notebook(course: Course, lab: str, mutants: list):
     """The release with reference solutions and the first mutant of each solution cell applied
-    (a sample wrong submission for the feedback tests)."""
+    (a sample wrong submission for the feedback and report tests)."""
     import nbformat
 
     from autograde import samples
 
     solutions = samples._solution_sources(nbformat.read(course.source_notebook(lab), as_version=4))
-    done = set()
-    for m in mutants:
-        if m.cell not in done:
-            solutions[m.cell] = solutions[m.cell].replace(m.old, m.new)
-            done.add(m.cell)
+    for m in first_per_cell(mutants):
+        solutions[m.cell] = solutions[m.cell].replace(m.old, m.new)
     return samples.fill_solutions(nbformat.read(course.release_notebook(lab), as_version=4), solutions)
 
 

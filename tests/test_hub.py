@@ -484,10 +484,13 @@ def test_canvas_export_layout(tmp_path):
 
 
 def test_make_targets_call_the_hub_commands():
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
+    # run from `make test`, make's own MAKELEVEL/MAKEFLAGS would make these sub-makes print directories
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
     for target, command in (("hub-release", "release --lab lab1_perceptron"), ("hub-collect", "collect --lab lab1_perceptron"),
                             ("hub-grade", "grade --lab lab1_perceptron"), ("hub-feedback", "feedback --lab lab1_perceptron")):
-        out = subprocess.run(["make", "-n", target, f"LAB={LAB}"], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
+        out = subprocess.run(["make", "--no-print-directory", "-n", target, f"LAB={LAB}"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, env=env)
         assert out.returncode == 0, out.stderr
         assert f"-m autograde.hub {command}" in out.stdout.splitlines()[-1], out.stdout
     out = subprocess.run(["make", "-n", "hub-release"], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
