@@ -387,7 +387,8 @@ def assert_equal(actual: object, expected: object, name: str, verbose: bool = Tr
 def assert_scalar(actual: object, expected: float, name: str, rtol: float = 1e-6,
                   atol: float = 1e-9, verbose: bool = True) -> None:
     """A real number (Python int/float, or a 1-element tensor) close to ``expected``."""
-    _emit("scalar", name, _as_number(actual) if _as_number(actual) is not None else actual, rtol=rtol, atol=atol)
+    number = _as_number(actual)
+    _emit("scalar", name, number if number is not None else actual, rtol=rtol, atol=atol)
     _report(compare_scalar(actual, expected, name, rtol, atol), verbose)
 
 
