@@ -445,7 +445,8 @@ def compare_gradients(grads: dict[str, torch.Tensor], reference: dict[str, torch
         the worst relative error.
     """
     _emit("gradients", "gradients", {k: v for k, v in grads.items()} if type(grads) is dict else grads, tol=tol)
-    worst = 0.0
+    worst, bad = 0.0, []
+    # every tensor is compared and printed before failing: a wrong W1 and a wrong b2 show at once
     for key, ref in reference.items():
         if key not in grads:
             raise CheckError(f"gradient for {key!r} is missing (got {sorted(grads)})")
@@ -457,7 +458,9 @@ def compare_gradients(grads: dict[str, torch.Tensor], reference: dict[str, torch
         close = "yes" if err <= tol else "NO"
         print(f"{key:>12s} | within {tol:.0e}: {close:3} | max diff: {diff:.2e} | rel error: {err:.2e}")
         if err > tol:
-            raise CheckError(f"grad {key}: relative error {err:.2e} > {tol:.0e}; max |difference| {diff:.3g} at {where}")
+            bad.append(f"grad {key}: relative error {err:.2e} > {tol:.0e}; max |difference| {diff:.3g} at {where}")
+    if bad:
+        raise CheckError("; ".join(bad))
     return worst
 
 

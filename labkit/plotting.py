@@ -30,11 +30,24 @@ def plot_curves(
     title: str = "",
     logy: bool = False,
     ax: plt.Axes | None = None,
+    start: float = 0,
+    x: Sequence[float] | None = None,
 ) -> plt.Axes:
-    """Several named curves on one axis (e.g. optimizer losses, gradient norms)."""
+    """Several named curves on one axis (e.g. optimizer losses, gradient norms).
+
+    Args:
+        curves: name -> ``(T,)`` values.
+        start: the x value of each curve's first point (``start=1`` for epochs counted from 1).
+        x: the ``(T,)`` x values themselves, when they are not evenly spaced (e.g. distances
+            5, 10, 20, 40); overrides ``start``.
+    """
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
     for name, values in curves.items():
-        ax.plot(np.asarray(values, dtype=float), label=name)
+        y = np.asarray(values, dtype=float)
+        xs = np.asarray(x, dtype=float) if x is not None else start + np.arange(len(y))
+        if len(xs) != len(y):
+            raise ValueError(f"plot_curves: curve {name!r} has {len(y)} values but x has {len(xs)}")
+        ax.plot(xs, y, label=name)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if logy:
         ax.set_yscale("log")

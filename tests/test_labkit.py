@@ -250,6 +250,10 @@ def test_scalar_threshold_choice_and_gradients(capsys):
     with pytest.raises(CheckError, match="relative error"):
         checks.compare_gradients({"W": ref["W"] * 1.01}, ref)
     assert "within 1e-07: yes" in capsys.readouterr().out
+    # every tensor is reported, not only the first bad one
+    two = {"W": ref["W"], "b": torch.ones(3, dtype=torch.float64)}
+    with pytest.raises(CheckError, match=r"grad W: .*; grad b: "):
+        checks.compare_gradients({"W": ref["W"] * 1.01, "b": two["b"] * 2}, two)
 
 
 # ---------------------------------------------------------------- plots
@@ -262,6 +266,12 @@ def test_plotting_helpers_draw():
     fig = labkit.plotting.show_images(torch.rand(5, 1, 8, 8), labels=list(range(5)), ncols=5)
     assert len(fig.axes) == 5
     assert labkit.plotting.plot_curves({"a": [3, 2, 1]}, logy=True).get_yscale() == "log"
+    epochs = labkit.plotting.plot_curves({"loss": [3, 2, 1]}, start=1).get_lines()[0].get_xdata()
+    assert list(epochs) == [1, 2, 3]
+    spaced = labkit.plotting.plot_curves({"acc": [1, 0.5]}, x=[5, 40]).get_lines()[0].get_xdata()
+    assert list(spaced) == [5, 40]
+    with pytest.raises(ValueError, match="has 2 values but x has 3"):
+        labkit.plotting.plot_curves({"acc": [1, 0.5]}, x=[5, 10, 40])
 
 
 def test_no_stray_data_files_are_committed():
