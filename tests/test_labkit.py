@@ -62,6 +62,16 @@ def test_seed_everything_makes_all_generators_repeat():
     assert a1 == a2 and b1 == b2 and torch.equal(c1, c2)
 
 
+def test_seed_everything_turns_on_deterministic_algorithms_without_loading_the_compiler():
+    # a fresh interpreter: the public torch call imports torch.compile's config (2.5 s a kernel)
+    code = ("import sys, torch, labkit; labkit.seed_everything(0); "
+            "print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(), "
+            "'torch._inductor.config' in sys.modules or torch.cuda.is_available())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[:2] == ["True", "True"]
+    assert out[2] == "False" or torch.cuda.is_available()
+
+
 def test_setup_lab_sends_warnings_to_stdout(capsys):
     import warnings
 
