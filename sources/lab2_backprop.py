@@ -20,10 +20,11 @@
 #
 # This lab follows the lectures on multi-layer networks and backpropagation. You will
 #
-# 1. write a numerically **stable softmax**, log-softmax, **cross-entropy** and **binary cross-entropy**;
+# 1. write a numerically **stable softmax**, log-softmax, **cross-entropy**, and **binary cross-entropy** in a stable
+#    form you derive yourself;
 # 2. write the **forward pass** of a multi-layer perceptron in matrix notation, `h = σ(W1 x + b1)`, `f = W2 h + b2`;
-# 3. **derive** the gradient of the softmax cross-entropy with respect to the logits yourself, then write the whole
-#    **backward pass by hand** (no autograd!) and check it three ways: against `torch.autograd`, against a
+# 3. **derive** the gradient of the softmax cross-entropy with respect to the logits and the gradients of a linear
+#    layer yourself, then write the whole **backward pass by hand** (no autograd!) and check it three ways: against `torch.autograd`, against a
 #    **numeric gradient** you write yourself, and on a tiny autograd engine where a node is **reused**;
 # 4. train the network with **mini-batch SGD using only your gradients** on real handwritten digits (≥ 90% test
 #    accuracy), then rebuild it as an `nn.Module` and watch the two loss curves coincide;
@@ -132,12 +133,22 @@ expect_equal(str(softmax(_f64.clone()).dtype), "softmax returns the input's dtyp
 
 # %% [markdown]
 # **Cross-entropy** for `K` classes is the mean over the batch of `−log p_{y_i}`, the negative log-probability of the
-# correct class. For two classes a network often outputs a single logit `z` with `P(y=1) = σ(z)`; the **binary
-# cross-entropy** is the mean of `−[y log σ(z) + (1 − y) log(1 − σ(z))]`. Write it stably: for every real `z`,
+# correct class. For two classes a network often outputs a single logit `z` with `P(y=1) = σ(z) = 1 / (1 + e^{−z})`;
+# the **binary cross-entropy** is the mean over the batch of `−[y log σ(z) + (1 − y) log(1 − σ(z))]`, with `y` in
+# `{0, 1}`. Computed literally it breaks: for `z = 100` in float32, `σ(z)` rounds to exactly 1 and `log(1 − σ(z))` is
+# `−inf`.
 #
-# `−[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z·y + log(1 + e^{−|z|})`.
+# **Derive a stable form** (on paper first):
 #
-# (No `F.cross_entropy`, `F.nll_loss` or `F.binary_cross_entropy*` here: the check rejects them.)
+# 1. Show that `−log σ(z) = log(1 + e^{−z})` and, using `1 − σ(z) = σ(−z)`, that `−log(1 − σ(z)) = log(1 + e^{z})`.
+# 2. Each of these still overflows for one sign of `z` (in float32, `e^{89}` is already `inf`). Find a form of
+#    `log(1 + e^{u})` that never raises `e` to a positive power: for `u > 0`, factor `e^{u}` out of `1 + e^{u}`. Write
+#    the result for both signs of `u` as **one** expression using `max(u, 0)` and `|u|`.
+# 3. Put the two pieces together for the loss (with `y` in `{0, 1}` the two terms can even be merged into one).
+#
+# `torch.log1p(t)` computes `log(1 + t)` accurately for small `t`. The check compares your loss with values worked out
+# once, including logits of ±100, where the literal formula gives `inf` or `nan`. (No `F.cross_entropy`, `F.nll_loss`
+# or `F.binary_cross_entropy*` here: the check rejects them.)
 
 # %% nbgrader={"grade": false, "grade_id": "cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -185,7 +196,8 @@ assert_scalar(cross_entropy(logits_demo[:2], y_demo[:2]), (0.342350 + 1.342536) 
 # sanity check from the lecture: equal logits give p = 1/K for every class, so the loss is ln K
 assert_scalar(cross_entropy(torch.zeros(4, 10), torch.tensor([0, 3, 9, 5])), math.log(10), "loss at equal logits = ln 10",
               rtol=1e-6)
-# worked once from max(z, 0) − z·y + log(1 + e^−|z|): 0.048587, ln 2, 0.078889, 100, 100 -> mean 40.164124
+# worked once, example by example: 0.048587, ln 2 = 0.693147, 0.078889, 100 and 100 (a logit of ±100 on the wrong
+# side costs 100), so the mean is 40.164124
 z_demo, t_demo = torch.tensor([-3.0, 0.0, 2.5, 100.0, -100.0]), torch.tensor([0.0, 1.0, 1.0, 0.0, 1.0])
 assert_scalar(binary_cross_entropy(z_demo, t_demo), 40.164124, "binary cross-entropy, including logits ±100 (finite)",
               rtol=1e-5)
@@ -295,8 +307,8 @@ for _sizes, _act in [([7, 3], "relu"), ([2, 9, 5, 8, 3], "tanh"), ([10, 4, 6], "
 # ## 3. The backward pass by hand
 #
 # Training needs `∂L/∂W_l` and `∂L/∂b_l` for every layer. Backpropagation (lecture: the backward pass) works backwards
-# from the loss, one layer at a time, with the chain rule. Its first step, the gradient at the logits, is yours to
-# derive.
+# from the loss, one layer at a time, with the chain rule. You derive both of its pieces yourself: first the gradient
+# at the logits, then the gradients of a linear layer.
 #
 # **Derive `∂L/∂F`.** Take one example with logits `f` (one row of `F`, `K` entries) and label `y`. Its loss is
 #
@@ -357,12 +369,22 @@ expect_close(cross_entropy_grad(torch.tensor([[800.0, 0.0, -800.0]]), torch.tens
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# **The rest of the chain.** With `G = ∂L/∂F` from your `cross_entropy_grad`, go back through the layers:
+# **The rest of the chain: derive the rules of a linear layer.** With `G = ∂L/∂F` from your `cross_entropy_grad`, go
+# back through the layers. Two rules are needed.
 #
-# * for a layer `Z = A Wᵀ + b` with upstream gradient `G = ∂L/∂Z` of shape `(N, n_out)`:
-#   `∂L/∂W = Gᵀ A` (shape `(n_out, n_in)`), `∂L/∂b = Σ_i G_i` (the bias was broadcast over the rows, so its gradient
-#   **sums** over them), and `∂L/∂A = G W`;
-# * through the activation `A = σ(Z)`: `∂L/∂Z = ∂L/∂A ⊙ σ'(Z)` (elementwise).
+# * **A linear layer** `Z = A Wᵀ + b`, with input `A` of shape `(N, n_in)`, `W` of shape `(n_out, n_in)`, and the
+#   upstream gradient `G = ∂L/∂Z` of shape `(N, n_out)` already known. Write one entry:
+#   `Z[i, o] = Σ_j A[i, j] W[o, j] + b[o]`. The chain rule: the gradient of a variable is the sum, over every entry
+#   `Z[i, o]` that the variable appears in, of `G[i, o] · ∂Z[i, o]/∂(the variable)`. On paper, find `∂L/∂W[o, j]`
+#   (which entries of `Z` contain `W[o, j]`, and with which factor?), then `∂L/∂b[o]` (the bias is broadcast over the
+#   `N` rows) and `∂L/∂A[i, j]`. Then write each sum as a matrix product or a sum over one axis, without Python loops
+#   over entries. Self-check: every gradient has the shape of its variable — `∂L/∂W` is `(n_out, n_in)` like `W` and
+#   `∂L/∂A` is `(N, n_in)` like `A` — which tells you where the transposes go.
+# * **Through the activation** `A = σ(Z)` (elementwise), each `Z[i, o]` appears only in `A[i, o]`:
+#   `∂L/∂Z = ∂L/∂A ⊙ σ'(Z)` (elementwise product), with `σ'` from `ACTIVATIONS`.
+#
+# The check compares your loss and every gradient with autograd's on two small networks and prints the relative error
+# of each tensor next to its tolerance; in section 5 you check them a second way, with a numeric gradient.
 #
 # Do **not** use autograd: the check runs your function under `torch.no_grad()` and rejects `.backward()` and
 # `torch.autograd` in this cell.
@@ -539,6 +561,17 @@ d.backward()
 assert_scalar(d.data, math.tanh(0.42), "d = tanh(a*w + a): value", rtol=1e-9)
 assert_scalar(a.grad, (1 - math.tanh(0.42) ** 2) * 0.6, "d = tanh(a*w + a): dd/da (a used twice)", rtol=1e-9)
 assert_scalar(w.grad, (1 - math.tanh(0.42) ** 2) * 0.7, "d = tanh(a*w + a): dd/dw", rtol=1e-9)
+# tanh inside the graph, not at its root: the gradient arriving at tanh's output is y, not 1. Worked once:
+# tanh(0.5) = 0.462117 and 1 − tanh²(0.5) = 0.786448, so with y = −2: dL/dx = −1.572895 and dL/dy = 0.462117
+xv, yv = Value(0.5), Value(-2.0)
+L = xv.tanh() * yv
+L.backward()
+assert_scalar(xv.grad, -2.0 * (1 - math.tanh(0.5) ** 2), "L = tanh(x) * y: dL/dx = y·(1 − tanh²x)", rtol=1e-9)
+assert_scalar(yv.grad, math.tanh(0.5), "L = tanh(x) * y: dL/dy = tanh(x)", rtol=1e-9)
+xv = Value(-0.3)
+L = 3 * xv.tanh() + xv
+L.backward()
+assert_scalar(xv.grad, 3 * (1 - math.tanh(-0.3) ** 2) + 1, "L = 3·tanh(x) + x: dL/dx = 3·(1 − tanh²x) + 1", rtol=1e-9)
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(2501)
 for _trial in range(3):
@@ -724,7 +757,8 @@ def train_by_hand(train_set, sizes: list[int], epochs: int = 8, lr: float = 0.1,
 
 # %% [markdown]
 # Before training, the lecture's sanity check: with small random weights all ten classes look alike, so the loss
-# should be close to `ln 10 ≈ 2.30`.
+# should be close to `ln 10 ≈ 2.30` (the loss of a network that gives every class probability 1/10). After
+# training, the goal of this section is a test accuracy of at least 0.90.
 
 # %%
 digits = labkit.data.mnist5k_splits(flatten=True)
@@ -732,12 +766,15 @@ x_test, y_test = digits.test.tensors
 labkit.plotting.show_images(x_test[:10].reshape(-1, 28, 28), [int(v) for v in y_test[:10]], title="test digits")
 with torch.no_grad():
     start_loss, _ = mlp_loss_and_grads(x_test.to(device), y_test.to(device), init_mlp([784, 128, 10], device=device))
-print(f"initial loss {float(start_loss):.3f}, ln 10 = {math.log(10):.3f}")
+near_ln10 = abs(float(start_loss) - math.log(10)) <= 0.2
+print(f"initial loss {float(start_loss):.3f}, ln 10 = {math.log(10):.3f}: "
+      + ("✓ within 0.2 of ln 10" if near_ln10 else "✗ more than 0.2 from ln 10: look at your forward pass and loss"))
 
 params_hand, losses_hand = train_by_hand(digits.train, [784, 128, 10])
 with torch.no_grad():
     hand_accuracy = labkit.training.accuracy(mlp_forward(x_test.to(device), params_hand)[0], y_test)
-print(f"test accuracy of the hand-trained MLP: {hand_accuracy:.3f}")
+print(f"test accuracy of the hand-trained MLP: {hand_accuracy:.3f} "
+      + ("✓ ≥ 0.90" if hand_accuracy >= 0.90 else "✗ below the goal of 0.90: look at your gradients and sgd_step"))
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_by_hand", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
 # sgd_step, worked by hand: 1 − 0.25·2 = 0.5 and 1 − 0.25·(−1) = 1.25, written into the same tensors
@@ -870,11 +907,12 @@ gap = max(abs(a - b) for a, b in zip(losses_hand, history_torch.train_loss))
 # for another machine's rounding, while a wrong gradient moves the curve by 1e-2 or more
 print(f"largest difference between the two loss curves: {gap:.1e} (the same computation if ≤ 1e-3): "
       + ("✓" if gap <= 1e-3 else "✗ your gradients differ from autograd's"))
-epochs_axis = range(1, len(losses_hand) + 1)
-fig, ax = plt.subplots(figsize=(5, 3.5))
-ax.plot(epochs_axis, losses_hand, "o-", label="by hand")
-ax.plot(epochs_axis, history_torch.train_loss, "x--", label="nn.Module + autograd")
-ax.set(xlabel="epoch", ylabel="training loss", title="Two implementations, one curve")
+ax = labkit.plotting.plot_curves({"by hand": losses_hand, "nn.Module + autograd": history_torch.train_loss}, start=1,
+                                 xlabel="epoch", ylabel="mean training loss (cross-entropy)",
+                                 title="Two implementations, one curve")
+for line, style in zip(ax.lines, ("o-", "x--")):  # markers, so that the curve underneath stays visible
+    line.set_marker(style[0])
+    line.set_linestyle(style[1:])
 ax.legend();
 
 # %% [markdown]
@@ -893,14 +931,15 @@ for act_name in ("sigmoid", "relu"):
     with torch.no_grad():
         _, deep_grads = mlp_loss_and_grads(x_batch, y_batch, init_mlp(deep_sizes, seed=0, device=device), act_name)
     norms[act_name] = [float(dW.norm()) for dW, _ in deep_grads]
+    ratio = norms[act_name][0] / norms[act_name][-1]
     print(f"{act_name:>8s}: ‖∂L/∂W‖ for layers 1 to 8:", " ".join(f"{v:.1e}" for v in norms[act_name]),
-          f"(layer 1 / layer 8 = {norms[act_name][0] / norms[act_name][-1]:.0e})")
-fig, ax = plt.subplots(figsize=(5, 3.5))
-for act_name, values in norms.items():
-    ax.plot(range(1, len(values) + 1), values, "o-", label=act_name)
-ax.set(xlabel="layer (1 = first, next to the input)", ylabel="‖∂L/∂W‖", yscale="log",
-       title="Gradient norm per layer in an 8-layer MLP")
-ax.legend();
+          f"(layer 1 / layer 8 = {ratio:.0e}: " + ("vanishing, < 1e-2)" if ratio < 1e-2 else "not vanishing, ≥ 1e-2)"))
+ax = labkit.plotting.plot_curves(norms, start=1, xlabel="layer (1 = first, next to the input)", ylabel="‖∂L/∂W‖ (log scale)",
+                                 title="Gradient norm per layer in an 8-layer MLP", logy=True)
+for line in ax.lines:
+    line.set_marker("o")
+ax.set_xticks(range(1, len(deep_sizes)))
+ax.legend();  # again, so that the legend shows the markers
 
 
 # %% [markdown]
@@ -1127,15 +1166,17 @@ expect_equal((_stopped_at, _stopper.best_epoch), "constant losses, patience 3")
 
 # %% [markdown]
 # Now the experiment. A 784 → 128 → 128 → 10 network (about 118,000 parameters) gets only **300** training images and
-# 60 epochs of Adam. The training loop is given; it optionally adds your L2 penalty to the loss, and consults your
+# 60 epochs of Adam (an optimizer that adapts SGD's step size for every parameter; Lab 3 writes it by hand). The
+# training loop is given; it optionally adds your L2 penalty to the loss, and consults your
 # early-stopping object after every epoch. Each run prints its final training and validation loss, the validation and
 # **test** accuracy of the model it ends with (for early stopping: the restored best epoch), and the threshold that
-# tells overfitting apart: a validation loss that ends more than 0.1 above its best value.
+# tells overfitting apart: a validation loss that ends more than 0.1 above its best value. The plots mark each run's best validation epoch
+# (dashed) and that threshold (dotted).
 #
 # Read the numbers honestly. The cures clearly change the **validation loss**: without them it climbs from its best
 # value (around epoch 17) by about 0.2 while the training loss falls to almost 0, because the network grows
 # over-confident on the digits it gets wrong. The **accuracies** barely move: all runs stay within about two
-# percentage points of each other (about ten of the 500 validation images, the size of the difference between two
+# percentage points of each other (0.02 is ten of the 500 validation images, the size of the difference between two
 # random seeds), and L2 with λ = 0.01 even loses a point while its loss improves. On this small problem the cures make
 # the model's probabilities trustworthy more than they make it right more often.
 
@@ -1185,23 +1226,36 @@ stopper = EarlyStopping(patience=5)
 runs = {name: train_regularised(model, small_train, digits.val, epochs=60, lam=0.01 if name.startswith("L2") else 0.0,
                                 stopper=stopper if name == "early stopping" else None)
         for name, model in models.items()}
-fig, axes = plt.subplots(1, 4, figsize=(16, 3.5), sharey=True)
+fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), sharey=True)
 print("validation loss: overfitting if the final one is more than 0.1 above the best one")
+val_accs, test_accs = {}, {}
 for ax, (name, hist) in zip(axes, runs.items()):
-    labkit.plotting.plot_history(hist, title=name, ax=ax)
     model = models[name].eval()
     with torch.no_grad():
-        val_acc = labkit.training.accuracy(model(x_val.to(device)), y_val)
-        test_acc = labkit.training.accuracy(model(x_test.to(device)), y_test)
-    best = min(range(hist.epochs), key=hist.val_loss.__getitem__)
+        val_accs[name] = labkit.training.accuracy(model(x_val.to(device)), y_val)
+        test_accs[name] = labkit.training.accuracy(model(x_test.to(device)), y_test)
+    best = min(range(hist.epochs), key=hist.val_loss.__getitem__)  # index from 0: epoch best + 1
     end = stopper.best_epoch if name == "early stopping" else hist.epochs  # the epoch whose weights the model holds
     rise = hist.val_loss[end - 1] - hist.val_loss[best]
     print(f"{name:>18s}: epoch {end:2d} | train loss {hist.train_loss[end - 1]:.3f} | val loss {hist.val_loss[end - 1]:.3f}"
           f" (best {hist.val_loss[best]:.3f} at epoch {best + 1}; {'✗ overfits' if rise > 0.1 else '✓ within 0.1'})"
-          f" | val accuracy {val_acc:.3f} | test accuracy {test_acc:.3f}")
-axes[3].axvline(stopper.best_epoch, color="gray", linestyle="--", label=f"restored epoch {stopper.best_epoch}")
-axes[3].legend()
-print(f"early stopping ran {runs['early stopping'].epochs} epochs and restored the weights of epoch {stopper.best_epoch}")
+          f" | val accuracy {val_accs[name]:.3f} | test accuracy {test_accs[name]:.3f}")
+    labkit.plotting.plot_history(hist, title=name, ax=ax)  # epochs from 1
+    restored = " = restored" if name == "early stopping" else ""
+    ax.axvline(best + 1, color="gray", linestyle="--", label=f"best val loss: epoch {best + 1}{restored}")
+    ax.axhline(hist.val_loss[best] + 0.1, color="red", linestyle=":", label="best val loss + 0.1 (overfitting above)")
+    ax.set(ylabel="cross-entropy loss", xlim=(1, 60))
+    ax.legend(fontsize=8)
+fig.suptitle("784 → 128 → 128 → 10 MLP trained on 300 images: loss per epoch")
+fig.tight_layout()
+spread_val, spread_test = (max(a.values()) - min(a.values()) for a in (val_accs, test_accs))
+print(f"accuracy spread over the four runs: validation {spread_val:.3f}, test {spread_test:.3f} "
+      + ("(≤ 0.03: ✓ the cures change the loss far more than the accuracy)" if max(spread_val, spread_test) <= 0.03
+         else "(> 0.03: the cures change the accuracy too)"))
+ran = runs["early stopping"].epochs
+print(f"early stopping ran {ran} epochs and restored the weights of epoch {stopper.best_epoch}: "
+      + ("✓ it stopped patience = 5 epochs after its best (or at the last epoch)" if ran == min(stopper.best_epoch + 5, 60)
+         else "✗ it should stop 5 epochs (the patience) after its best epoch"))
 
 # %% [markdown]
 # ## 10. Check your understanding (multiple choice)

@@ -29,6 +29,11 @@ MUTANTS = [
     Mutant("cross_entropy", "return (z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()",
            "s = torch.sigmoid(z)\n    return -(y * torch.log(s) + (1 - y) * torch.log(1 - s)).mean()",
            ("test_cross_entropy",), "binary cross-entropy through log(sigmoid) gives inf for large logits"),
+    Mutant("cross_entropy", "return (z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()",
+           "return (y * torch.log1p(torch.exp(-z)) + (1 - y) * torch.log1p(torch.exp(z))).mean()",
+           ("test_cross_entropy",), "derivation stopped at step 1: log(1 + e^{±z}) overflows for one sign of z"),
+    Mutant("cross_entropy", "torch.log1p(torch.exp(-z.abs()))", "torch.log1p(torch.exp(-z))", ("test_cross_entropy",),
+           "stable form without the |z|: e^{-z} overflows for large negative logits"),
     Mutant("cross_entropy", "return -logp[torch.arange(len(y), device=logits.device), y].mean()",
            "return -logp[:, y].mean()", ("test_cross_entropy",),
            "logp[:, y] picks an (N, N) block instead of one entry per row"),
@@ -71,6 +76,8 @@ MUTANTS = [
            "forgets the activation's derivative"),
     Mutant("mlp_backward", "(g.T @ a_in, g.sum(dim=0))", "(a_in.T @ g, g.sum(dim=0))", ("test_mlp_backward",),
            "dW transposed: shape (n_in, n_out)"),
+    Mutant("mlp_backward", "g = (g @ W) * d_act(z_in)", "g = (g @ W.T) * d_act(z_in)", ("test_mlp_backward",),
+           "∂L/∂A derived as G Wᵀ: the shapes only fit for square layers"),
     Mutant("mlp_backward", "    logits, cache = mlp_forward(x, params, activation)\n    loss = cross_entropy(logits, y)\n" + _BACKWARD_LOOP,
            "    leaves = [(W.detach().clone().requires_grad_(True), b.detach().clone().requires_grad_(True)) for W, b in params]\n"
            "    with torch.enable_grad():\n        loss = cross_entropy(mlp_forward(x, leaves, activation)[0], y)\n"
@@ -85,6 +92,11 @@ MUTANTS = [
     Mutant("value_engine", "self.grad += other.data * out.grad\n            other.grad += self.data * out.grad",
            "self.grad += other.data\n            other.grad += self.data", ("test_value_engine",),
            "product rule without the upstream gradient (chain rule broken)"),
+    Mutant("value_engine", "self.grad += (1 - t**2) * out.grad", "self.grad += 1 - t**2", ("test_value_engine",),
+           "tanh's backward without the upstream gradient: right only when tanh is the root of the graph"),
+    Mutant("value_engine", "self.grad += out.grad\n            other.grad += out.grad",
+           "self.grad += 1.0\n            other.grad += 1.0", ("test_value_engine",),
+           "the sum passes its local derivative 1 instead of the upstream gradient"),
     # numeric gradient
     Mutant("numeric_gradient", "flat_grad[j] = (f_plus - f_minus) / (2 * h)",
            "flat_grad[j] = (f_plus - float(f(work))) / h", ("test_numeric_gradient",),
@@ -166,6 +178,13 @@ ALTERNATIVES = [
                 "log-sum-exp written as m + log Σ e^(f − m)"),
     Alternative("cross_entropy", "return (z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()",
                 "return (y * F.softplus(-z) + (1 - y) * F.softplus(z)).mean()", "binary cross-entropy with softplus"),
+    Alternative("cross_entropy", "return (z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()",
+                "zero = torch.zeros_like(z)\n    return (y * torch.logaddexp(zero, -z) + (1 - y) * torch.logaddexp(zero, z)).mean()",
+                "binary cross-entropy as log(e^0 + e^{∓z}) with torch.logaddexp"),
+    Alternative("cross_entropy", "return (z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()",
+                "def sp(u):  # log(1 + e^u) without overflow\n        return u.clamp(min=0) + torch.log1p(torch.exp(-u.abs()))\n"
+                "    return (y * sp(-z) + (1 - y) * sp(z)).mean()",
+                "the two stable log(1 + e^{∓z}) terms, not merged"),
     Alternative("cross_entropy", "return -logp[torch.arange(len(y), device=logits.device), y].mean()",
                 "return -logp.gather(1, y[:, None]).mean()", "gather instead of fancy indexing"),
     Alternative("mlp_forward", "z = a @ W.T + b", "z = torch.einsum('ni,oi->no', a, W) + b", "einsum"),
@@ -175,6 +194,8 @@ ALTERNATIVES = [
     Alternative("mlp_backward", "grads[layer] = (g.T @ a_in, g.sum(dim=0))",
                 "grads[layer] = (torch.einsum('no,ni->oi', g, a_in), torch.ones(g.shape[0], dtype=g.dtype) @ g)",
                 "einsum for dW, a ones-vector product for db"),
+    Alternative("mlp_backward", "g = (g @ W) * d_act(z_in)", "g = torch.einsum('no,oi->ni', g, W) * d_act(z_in)",
+                "einsum for ∂L/∂A"),
     Alternative("numeric_gradient", _NUMERIC_SETUP + "\n    for j in range(flat_x.numel()):",
                 "    base = x.detach().reshape(-1).clone()\n    grad = torch.zeros(x.shape, dtype=x.dtype)\n"
                 "    for j in range(base.numel()):\n        step = torch.zeros_like(base)\n        step[j] = h\n"
