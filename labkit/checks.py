@@ -495,13 +495,15 @@ def by_hand(cell: str, functions: Sequence[Callable], forbidden: Sequence[str], 
 
 
 def _library_aliases(fn: Callable, forbidden: Sequence[str]) -> list[str]:
-    """Global names ``fn`` uses that are a forbidden library function under another name."""
+    """Global names ``fn`` uses that are a forbidden library function, under its own name or
+    another (imported at the top of the cell, outside the function's own source)."""
     found = []
     for used in getattr(getattr(fn, "__code__", None), "co_names", ()):
         target = getattr(fn, "__globals__", {}).get(used)
         module = getattr(target, "__module__", "") or ""
-        if getattr(target, "__name__", None) in forbidden and module.split(".")[0] == "torch":
-            found.append(f"{used} (torch's {target.__name__})")
+        # the student's own functions live in __main__; anything else of that name is a library's
+        if getattr(target, "__name__", None) in forbidden and callable(target) and module and module != "__main__":
+            found.append(f"{used} ({module.split('.')[0]}'s {target.__name__})")
     return found
 
 

@@ -302,3 +302,20 @@ def test_setup_lab_limits_threads(monkeypatch):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_by_hand_catches_a_library_function_imported_above_the_function(tmp_path, monkeypatch, capsys):
+    # the import sits outside the function's source, at the top of the student's cell
+    (tmp_path / "student_cell.py").write_text(
+        "from math import sqrt\nfrom math import sqrt as root\n\n"
+        "def bare(x):\n    return sqrt(x)\n\n"
+        "def renamed(x):\n    return root(x)\n\n"
+        "def own(x):\n    return x ** 0.5\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import student_cell
+
+    for fn in (student_cell.bare, student_cell.renamed):
+        with pytest.raises(CheckError, match=r"without sqrt; found \w+ \(math's sqrt\)"):
+            checks.by_hand("cell", [fn], forbidden=("sqrt",), name="norm by hand")
+    checks.by_hand("cell", [student_cell.own], forbidden=("sqrt",), name="norm by hand")
+    assert "✓ norm by hand (own): written by hand" in capsys.readouterr().out
