@@ -25,7 +25,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from autograde.course import REPO_ROOT, Course
+from autograde.course import CELL_TIMEOUT_S, REPO_ROOT, Course
 
 HUB_CONFIG_DIR = REPO_ROOT / "hub"
 DEFAULT_STATE = REPO_ROOT / ".hub"
@@ -160,4 +160,7 @@ def student_config(paths: HubPaths | None = None, settings: Settings | None = No
     c = Config()
     c.CourseDirectory.course_id = settings.course_id
     c.Exchange.root = str(paths.exchange)
+    # Validate runs each cell as long as the grader does (nbgrader's 30 s would cut training short)
+    c.Execute.timeout = CELL_TIMEOUT_S
+    c.Execute.interrupt_on_timeout = True
     return c

@@ -234,3 +234,13 @@ def test_make_lab_uses_the_student_config():
     assert out.returncode == 0, out.stderr
     line = [x for x in out.stdout.splitlines() if "jupyter lab" in x or "jupyter-lab" in x]
     assert line and "JUPYTER_CONFIG_PATH=" in line[-1] and "jupyter_student" in line[-1], out.stdout
+
+
+def test_validate_in_make_lab_allows_cells_as_long_as_the_grader():
+    """nbgrader's default 30 s per cell cut a lab's training short in a student's Validate."""
+    from autograde.course import CELL_TIMEOUT_S
+
+    code = "from nbgrader.apps import ValidateApp; a = ValidateApp(); a.initialize([]); print(a.config.Execute.timeout)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/",
+                         env={**os.environ, "JUPYTER_CONFIG_PATH": str(REPO_ROOT / "jupyter_student")})
+    assert out.stdout.strip() == str(CELL_TIMEOUT_S), out.stderr

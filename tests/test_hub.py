@@ -436,6 +436,10 @@ def test_hub_course_config(tmp_path):
     assert c.Exchange.root == str(paths.exchange)
     assert c.AssignLatePenalties.plugin_class == "autograde.late.PercentPerDayLate"
     assert c.PercentPerDayLate.grace_minutes == 0
+    from autograde.course import CELL_TIMEOUT_S
+    from autograde.hub_course import student_config
+
+    assert student_config(paths, Settings.load(settings)).Execute.timeout == CELL_TIMEOUT_S  # Validate's cell limit
     s = Settings.load(settings)
     assert s.students == ("dlt-x",) and s.due["lab1_perceptron"].startswith("2030")
     assert s.formgrade_group == "formgrade-c101" and s.canvas == {"lab1_perceptron": "424242"}
