@@ -22,16 +22,20 @@
 # probability distribution over the input positions and reads a weighted average of them. In this lab you will
 #
 # 1. write **scaled dot-product attention** `softmax(QKᵀ/√d) V` by hand, with **padding** and **causal** masks,
-#    check it against `F.scaled_dot_product_attention` (which your code may not call: the checks verify that),
-#    *measure* why the `1/√d` is there, and measure what the `L × L` attention matrix costs;
+#    check it against PyTorch's `F.scaled_dot_product_attention` (which your code may not call: the checks verify
+#    that), *measure* why the `1/√d` is there, and measure what the `L × L` attention matrix costs;
 # 2. build **multi-head attention** (without `nn.MultiheadAttention`) and check it against PyTorch's with the
 #    weights copied across, with and without masks;
 # 3. implement the **sinusoidal positional encoding** and show that self-attention *without* positions is
 #    **permutation-equivariant** — so it cannot even reverse a sequence;
-# 4. assemble a **transformer encoder block** (attention, feed-forward, residuals, layer norm), train a tiny
-#    transformer to **reverse sequences** at ~100% accuracy and look at its attention map (an anti-diagonal);
-# 5. rerun Lab 5's **long-range memory probe**: the transformer against the LSTM, accuracy versus distance;
-# 6. close with **causal (GPT-style) masking**.
+# 4. assemble a **transformer encoder block** (attention, feed-forward, residuals, layer norm) from the lecture's
+#    description;
+# 5. train a tiny transformer to **reverse sequences** at ~100% accuracy and look at its attention map (an
+#    anti-diagonal), and the same model without positions;
+# 6. rerun Lab 5's **long-range memory probe**: the transformer against the LSTM, accuracy versus distance;
+# 7. write the **causal (GPT-style) mask**, check that it hides the future, and measure how much of your reversal
+#    model's attention it would forbid;
+# 8. answer three multiple-choice questions, and 9. write a short answer with your numbers (graded by your TA).
 #
 # **How to work.** Fill in every cell that says `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line).
 # The cell after each exercise is a *visible check*: run it; it prints `✓ ...` lines when you are right, and a
@@ -69,16 +73,19 @@ torch.set_num_threads(1)  # the models here are tiny: one CPU thread is fastest 
 # `Attention(Q, K, V) = softmax(Q Kᵀ / √d) V`, where `d` is the size of a query/key vector.
 #
 # A **mask** says which keys each query may look at. We use boolean masks with `True` = *may attend*
-# (the convention of `F.scaled_dot_product_attention`). A masked-out score is set to `-inf` before the softmax,
-# so its weight becomes exactly 0. Two masks matter:
+# (the convention of PyTorch's `F.scaled_dot_product_attention`). A masked-out key must get a weight of **exactly
+# 0**, while the weights of the keys left in each row still sum to 1: work out which value a masked score must
+# take before the softmax for that to happen. Two masks matter:
 #
 # * a **padding mask** hides the padding at the end of shorter sequences in a batch: shape `(N, 1, Lk)`,
 #   `mask[n, 0, j] = j < length[n]`;
-# * a **causal mask** lets position `i` see only positions `j ≤ i`: shape `(L, L)`, lower triangular.
+# * a **causal mask** lets query position `i` see only key positions `j ≤ i` (the past and itself), never the
+#   future: shape `(L, L)`. You will write the function that builds it in section 7.
 #
-# Both *broadcast* against the scores of shape `(..., Lq, Lk)`. Work with any number of leading batch
-# dimensions (`...`): use `@`, `.transpose(-2, -1)` and `softmax(dim=-1)`. Every row of the mask keeps at
-# least one key, so no row of weights is undefined.
+# Both *broadcast* against the scores, whose shape is `(..., Lq, Lk)`. Your function must work for any number of
+# leading batch dimensions (`...`): the checks call it on 3-D inputs `(N, L, d)` and on 4-D inputs `(N, H, L, d)`
+# (one set of queries per sequence and head), so do not hard-code the positions of the last two axes from the
+# front. Every row of the masks we use keeps at least one key, so no row of weights is undefined.
 
 # %% nbgrader={"grade": false, "grade_id": "attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None):
@@ -104,35 +111,67 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_attention", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
-# The visible checks compare with PyTorch's own kernel (which you may not call in your solution: see by_hand below).
+# The visible checks compare with PyTorch's own kernel F.scaled_dot_product_attention (which your solution may not
+# call: see by_hand below; your own function of the same name is what you write).
 def _reference_attention(q, k, v, mask=None):
     # with the values replaced by an identity matrix the kernel returns the weights themselves
     eye = torch.eye(k.shape[-2], dtype=q.dtype).expand(*k.shape[:-1], k.shape[-2])
     return (F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
             F.scaled_dot_product_attention(q, k, eye, attn_mask=mask))
 
+
+def _pair_kind(result):
+    """What a function returned, in words ("a pair (out, weights)" when it is a 2-tuple)."""
+    if isinstance(result, tuple) and len(result) == 2:
+        return "a pair (out, weights)"
+    if isinstance(result, tuple | list):
+        return f"a {type(result).__name__} of {len(result)} items"
+    return f"a single {type(result).__name__}"
+
+
+def _nan_report(weights, masked):
+    """'no NaN', or how many rows of weights hold NaN (with a hint about the mask convention)."""
+    if type(weights) is not torch.Tensor or not bool(torch.isnan(weights.detach()).any()):
+        return "no NaN"
+    rows = torch.isnan(weights.detach()).any(-1)
+    hint = (": a row is NaN when every key of that row is masked — is your mask convention reversed? "
+            "(True = may attend; mask the keys where the mask is False)") if masked else ""
+    return f"NaN in {int(rows.sum())} of {rows.numel()} rows of weights{hint}"
+
+
+def _call_attention(q, k, v, mask, what):
+    """Your (out, weights) on copies of the inputs; checks first that a pair comes back and that no weight is NaN."""
+    result = scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), None if mask is None else mask.clone())
+    assert_equal(_pair_kind(result), "a pair (out, weights)", f"{what}: what scaled_dot_product_attention returns",
+                 verbose=False)
+    assert_equal(_nan_report(result[1], mask is not None), "no NaN", f"{what}: weights", verbose=False)
+    return result
+
+
 def _check_attention(q, k, v, mask, what):
-    out, weights = scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), None if mask is None else mask.clone())
+    out, weights = _call_attention(q, k, v, mask, what)
     out_ref, w_ref = _reference_attention(q, k, v, mask)
-    assert_close(out, out_ref, f"{what}: output", atol=1e-5, rtol=1e-4)
     assert_close(weights, w_ref, f"{what}: weights", atol=1e-5, rtol=1e-4)
+    assert_close(out, out_ref, f"{what}: output", atol=1e-5, rtol=1e-4)
+
 
 def _emit_attention(q, k, v, mask, what):
     """Hidden: the student's output and weights, judged against the solution's."""
-    out, weights = scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), None if mask is None else mask.clone())
-    expect_close(out, f"{what}: output", atol=1e-5, rtol=1e-4)
+    out, weights = _call_attention(q, k, v, mask, what)
     expect_close(weights, f"{what}: weights", atol=1e-5, rtol=1e-4)
+    expect_close(out, f"{what}: output", atol=1e-5, rtol=1e-4)
+
 
 by_hand("attention", [scaled_dot_product_attention], forbidden=("scaled_dot_product_attention", "MultiheadAttention"),
-        name="attention written by hand")
+        name="attention by hand, not PyTorch's F.scaled_dot_product_attention")
 # a worked example: d = 4, so the scores are q·k / 2; the two keys score 2/2 = 1 and 0, softmax gives e/(e+1) = 0.731059
-out_demo, w_demo = scaled_dot_product_attention(torch.tensor([[[1.0, 1.0, 1.0, 1.0]]]),
-                                                torch.tensor([[[1.0, 1.0, 0.0, 0.0], [1.0, -1.0, 0.0, 0.0]]]),
-                                                torch.tensor([[[10.0], [0.0]]]))
+out_demo, w_demo = _call_attention(torch.tensor([[[1.0, 1.0, 1.0, 1.0]]]),
+                                   torch.tensor([[[1.0, 1.0, 0.0, 0.0], [1.0, -1.0, 0.0, 0.0]]]),
+                                   torch.tensor([[[10.0], [0.0]]]), None, "worked example (d = 4)")
 assert_close(w_demo, torch.tensor([[[0.731059, 0.268941]]]), "worked example (d = 4): weights", atol=1e-5)
 assert_close(out_demo, torch.tensor([[[7.31059]]]), "worked example (d = 4): output", atol=1e-4)
-torch.manual_seed(6)
-q1, k1, v1 = torch.randn(2, 3, 8), torch.randn(2, 5, 8), torch.randn(2, 5, 4)
+_ga = torch.Generator().manual_seed(6)
+q1, k1, v1 = torch.randn(2, 3, 8, generator=_ga), torch.randn(2, 5, 8, generator=_ga), torch.randn(2, 5, 4, generator=_ga)
 _check_attention(q1, k1, v1, None, "no mask, q (2, 3, 8), k (2, 5, 8), v (2, 5, 4)")
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(6101)
@@ -144,21 +183,28 @@ for _shape_q, _lk, _dv in [((7, 16), 9, 3), ((3, 2, 5, 32), 6, 8), ((4, 1, 64), 
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_attention_masks", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# inputs of their own (this cell does not depend on the one above having passed)
+_gm = torch.Generator().manual_seed(60)
+q_m, k_m, v_m = torch.randn(2, 3, 8, generator=_gm), torch.randn(2, 5, 8, generator=_gm), torch.randn(2, 5, 4, generator=_gm)
 # Padding: the first sequence has 5 real tokens, the second only 2.
 lengths = torch.tensor([5, 2])
 padding = (torch.arange(5) < lengths[:, None])[:, None, :]  # (2, 1, 5)
-_check_attention(q1, k1, v1, padding, "padding mask (2, 1, 5)")
-_, w_pad = scaled_dot_product_attention(q1.clone(), k1.clone(), v1.clone(), padding.clone())
+_check_attention(q_m, k_m, v_m, padding, "padding mask (2, 1, 5)")
+_, w_pad = _call_attention(q_m, k_m, v_m, padding, "padding mask (2, 1, 5)")
 assert_tensor(w_pad, "weights with the padding mask", shape=(2, 3, 5))
 assert_close(w_pad[1, :, 2:], torch.zeros(3, 3), "weights of sequence 2 on its padding (keys 2-4): exactly 0", atol=0)
-_gm = torch.Generator().manual_seed(60)
-causal = torch.ones(4, 4, dtype=torch.bool).tril()
-_check_attention(q1, torch.randn(2, 4, 8, generator=_gm), torch.randn(2, 4, 4, generator=_gm), causal[:3],
+# a causal mask for 4 positions, written out (True = may attend); its first 3 rows: 3 queries, 4 keys
+causal4 = torch.tensor([[True, False, False, False],
+                        [True, True, False, False],
+                        [True, True, True, False],
+                        [True, True, True, True]])
+_check_attention(q_m, torch.randn(2, 4, 8, generator=_gm), torch.randn(2, 4, 4, generator=_gm), causal4[:3],
                  "causal mask rows 0-2 of (4, 4)")
 # four dimensions (N=3, H=2, L=4, d=8): the padding mask (N, 1, 1, L) broadcasts over heads and queries
 q4, k4, v4 = (torch.randn(3, 2, 4, 8, generator=_gm) for _ in range(3))
 padding4 = (torch.arange(4) < torch.tensor([4, 1, 3])[:, None])[:, None, None, :]  # (3, 1, 1, 4)
 _check_attention(q4, k4, v4, padding4, "padding mask (3, 1, 1, 4) on q (3, 2, 4, 8)")
+_check_attention(q4, k4, v4, causal4, "causal mask (4, 4) on q (3, 2, 4, 8)")
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(6201)
 for _n, _h, _l, _d in [(3, 2, 6, 16), (5, 1, 9, 4), (2, 4, 7, 8)]:
@@ -180,29 +226,39 @@ for _n, _h, _l, _d in [(3, 2, 6, 16), (5, 1, 9, 4), (2, 4, 7, 8)]:
 # (*saturation*): the weights stop being a soft mask. Saturation also starves learning: the gradient of the softmax
 # with respect to its input scores `z` is `diag(w) − w wᵀ`, which tends to 0 as `w` becomes one-hot, so almost no
 # gradient flows back to the queries and keys. Dividing by `√d` brings the variance back to 1 for every `d`.
-# The cell below measures all three, using your attention function: the variance of the scores, the largest
-# weight per row (1/16 = 0.0625 is uniform, 1.0 is one-hot) and the norm of the gradient `‖∂loss/∂z‖` of a fixed
-# random loss `loss = Σ w·g` with respect to the scores `z` that enter the softmax.
+# The cell below measures all three: the variance of the scores (computed by the cell itself), the largest weight
+# per row of **your** function's weights next to an unscaled softmax (1/16 = 0.0625 is uniform, 1.0 is one-hot), and
+# the norm of the gradient `‖∂loss/∂z‖` of a fixed random loss `loss = Σ w·g` with respect to the scores `z` that
+# enter the softmax, without and with the `1/√d`. The ✓ lines under the table are computed from these numbers.
 
 # %%
 gen = torch.Generator().manual_seed(0)
-print(f"{'d':>5} | var(q·k) | var(q·k/√d) | largest weight: unscaled | scaled | ‖∂loss/∂z‖: unscaled | scaled")
+rows = []
+print(f"{'d':>5} | var(q·k) | var(q·k/√d) | largest weight: unscaled | yours | ‖∂loss/∂z‖: unscaled | scaled")
 for d in (4, 16, 64, 256, 1024):
     q_s, k_s = torch.randn(512, 1, d, generator=gen), torch.randn(512, 16, d, generator=gen)
     g_s = torch.randn(512, 1, 16, generator=gen)  # a fixed random direction: loss = Σ weights · g
     raw = q_s @ k_s.transpose(-2, -1)  # (512, 1, 16) unscaled scores
-    _, w_scaled = scaled_dot_product_attention(q_s, k_s, k_s)
+    _, w_yours = scaled_dot_product_attention(q_s, k_s, k_s)  # your function: should divide by √d
     grad_norms = []
     for z in (raw.clone(), raw / math.sqrt(d)):  # the scores that enter the softmax, without and with 1/√d
         z.requires_grad_(True)
         (torch.softmax(z, dim=-1) * g_s).sum().backward()
         grad_norms.append(z.grad.norm(dim=-1).mean().item())
     w_raw = torch.softmax(raw, dim=-1)
-    print(f"{d:5d} | {raw.var():8.1f} | {(raw / math.sqrt(d)).var():11.2f} | "
-          f"{w_raw.max(-1).values.mean():24.3f} | {w_scaled.max(-1).values.mean():6.3f} | "
-          f"{grad_norms[0]:20.4f} | {grad_norms[1]:.4f}")
-print("Scaled: var ≈ 1 ✓, largest weight ≈ 0.24 and gradient ≈ 0.28 for every d ✓. Unscaled: the largest weight climbs "
-      "towards 1 (one-hot) and the gradient reaching the scores shrinks as d grows (about 6× smaller at d = 1024).")
+    rows.append((d, raw.var().item(), (raw / math.sqrt(d)).var().item(), w_raw.max(-1).values.mean().item(),
+                 w_yours.max(-1).values.mean().item(), *grad_norms))
+    print(f"{d:5d} | {rows[-1][1]:8.1f} | {rows[-1][2]:11.2f} | {rows[-1][3]:24.3f} | {rows[-1][4]:5.3f} | "
+          f"{rows[-1][5]:20.4f} | {rows[-1][6]:.4f}")
+_, var_raw, var_scaled, top_raw, top_yours, grad_raw, grad_scaled = (list(col) for col in zip(*rows))
+mark = lambda ok: "✓" if ok else "✗"  # noqa: E731
+print(f"var(q·k/√d) between 0.8 and 1.25 for every d: {min(var_scaled):.2f}–{max(var_scaled):.2f} "
+      f"{mark(0.8 <= min(var_scaled) and max(var_scaled) <= 1.25)}")
+print(f"your largest weight stays put (max − min over d ≤ 0.05, and ≤ 0.5: far from one-hot): "
+      f"{min(top_yours):.3f}–{max(top_yours):.3f} {mark(max(top_yours) - min(top_yours) <= 0.05 and max(top_yours) <= 0.5)}")
+print(f"unscaled, the largest weight climbs towards 1 (≥ 0.8 at d = 1024): {top_raw[-1]:.3f} {mark(top_raw[-1] >= 0.8)}")
+print(f"unscaled, the gradient reaching the scores at d = 1024 is {grad_scaled[-1] / grad_raw[-1]:.1f}× smaller "
+      f"than scaled (≥ 3×): {mark(grad_scaled[-1] >= 3 * grad_raw[-1])}")
 
 # %% [markdown]
 # ### What attention costs: an L × L matrix
@@ -210,25 +266,31 @@ print("Scaled: var ≈ 1 ✓, largest weight ≈ 0.24 and gradient ≈ 0.28 for 
 # Every query is compared with every key, so one head of self-attention over `L` tokens builds an `L × L` matrix of
 # scores and weights: memory grows like `L²`, and so does the time (`L²·d` multiply-adds for `QKᵀ`, as many for
 # the weighted sum). The cell below counts the entries of your weight matrix and times your function for a few `L`
-# (`d = 64`, one sequence, one head). Doubling `L` should multiply the entries by exactly 4; the time also
-# approaches ×4 once `L` is large enough for the matrix products to dominate (timings on a shared machine are noisy).
+# (`d = 64`, one sequence, one head; each time is the fastest of 5 runs). Doubling `L` multiplies the entries by
+# exactly 4. The times are noisier: small matrices fit in the processor's cache and large ones do not, and other
+# programs disturb the clock, so a single ×-ratio between two lengths can read 3 or 10. Over the whole range,
+# from `L = 256` to `2048`, the time grows roughly like `L^p` with `p` near 2; the cell fits `p` from the first and
+# the last length.
 
 # %%
 gen = torch.Generator().manual_seed(0)
-previous = None
-print(f"{'L':>5} | entries of the weights | × previous (expect 4) | time (ms) | × previous")
+previous, timings = None, {}
+print(f"{'L':>5} | entries of your weights | × previous (expect 4) | time (ms, fastest of 5)")
 for length in (256, 512, 1024, 2048):
     q_c, k_c, v_c = (torch.randn(1, length, 64, generator=gen) for _ in range(3))
     scaled_dot_product_attention(q_c, k_c, v_c)  # warm-up (memory allocation)
     times = []
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         _, w_c = scaled_dot_product_attention(q_c, k_c, v_c)
         times.append(time.perf_counter() - start)
-    ms = min(times) * 1000  # the fastest of 3 runs: the least disturbed by other programs
-    ratios = ("", "") if previous is None else (f"{w_c.numel() / previous[0]:.1f}", f"{ms / previous[1]:.1f}")
-    print(f"{length:5d} | {w_c.numel():22,d} | {ratios[0]:>21} | {ms:9.1f} | {ratios[1]:>10}")
-    previous = (w_c.numel(), ms)
+    timings[length] = min(times)  # the fastest run: the least disturbed by other programs
+    ratio = "" if previous is None else f"{w_c.numel() / previous:.1f} {'✓' if w_c.numel() == 4 * previous else '✗'}"
+    print(f"{length:5d} | {w_c.numel():23,d} | {ratio:>21} | {1000 * timings[length]:8.1f}")
+    previous = w_c.numel()
+p_fit = math.log(timings[2048] / timings[256]) / math.log(2048 / 256)
+print(f"time ∝ L^p with p = {p_fit:.2f} from L = 256 to 2048 (expect about 2; between 1.6 and 3: "
+      f"{'✓' if 1.6 <= p_fit <= 3 else '✗ the machine was busy: run the cell again'})")
 
 
 # %% [markdown]
@@ -239,13 +301,16 @@ for length in (256, 512, 1024, 2048):
 # `x` of shape `(N, L, E)`:
 #
 # 1. project: `Q = x Wqᵀ + bq`, `K = x Wkᵀ + bk`, `V = x Wvᵀ + bv` (each `nn.Linear(E, E)`);
-# 2. split the last dimension into `H` heads of size `E // H`, giving `(N, H, L, E // H)` — reshape to
-#    `(N, L, H, E // H)` **then** move the head axis forward;
+# 2. split the last dimension into `H` heads of size `E // H`: head `h` gets features `h·E/H … (h+1)·E/H − 1` of
+#    every position, and the result has shape `(N, H, L, E // H)`. Work out the order of the operations: a single
+#    `reshape` straight to `(N, H, L, E // H)` has the right shape but mixes the positions (the check of the
+#    attention weights per head tells);
 # 3. attend in every head at once with your `scaled_dot_product_attention` (the mask broadcasts over heads);
 # 4. merge the heads back to `(N, L, E)` (the reverse of step 2) and apply the output projection `nn.Linear(E, E)`.
 #
 # Use exactly the attribute names `q_proj`, `k_proj`, `v_proj`, `out_proj` (all with bias): the check copies
-# the weights of PyTorch's `nn.MultiheadAttention` into them and compares outputs.
+# the weights of PyTorch's `nn.MultiheadAttention` into them and compares first the attention weights of every
+# head (a wrong split shows there), then the output (a wrong merge or output projection shows there).
 #
 # **The mask in multi-head attention.** Inside your module the scores have shape `(N, H, L, L)`, and a mask
 # broadcasts against them *aligned from the right*. A causal mask `(L, L)` works as it is. The padding mask of
@@ -298,9 +363,30 @@ class MultiHeadSelfAttention(nn.Module):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_multihead", "locked": true, "points": 4.0, "schema_version": 3, "solution": false, "task": false}
-def _plain(p):
-    """A parameter as a plain tensor (for assert_tensor); anything else unchanged."""
-    return p.detach() if isinstance(p, torch.Tensor) else p
+from labkit.checks import CheckError
+
+
+def _module_kind(owner, name):
+    """The class name of owner.<name>, or a sentence saying that the attribute is missing."""
+    if not hasattr(owner, name):
+        return f"missing: {type(owner).__name__}.__init__ sets no attribute self.{name}"
+    return type(getattr(owner, name)).__name__
+
+
+def _param_shape(module, name):
+    """'shape (…)' of module.<name> (a weight or bias), or why there is none."""
+    p = getattr(module, name, None)
+    if p is None:
+        return f"None (no {name}: built with {name}=False?)" if name == "bias" else f"None (no {name})"
+    return f"shape {tuple(p.shape)}"
+
+
+def _with_hint(check, hint):
+    """Run a check; if it fails, add a hint about which part of the code to look at."""
+    try:
+        check()
+    except CheckError as err:
+        raise CheckError(f"{err}\n→ {hint}") from None
 
 
 def _pin_multihead(ours, e, gen, ref=None):
@@ -309,9 +395,12 @@ def _pin_multihead(ours, e, gen, ref=None):
                for name in ("q_proj", "k_proj", "v_proj", "out_proj")}
     with torch.no_grad():
         for name, (w, b) in weights.items():
-            layer = getattr(ours, name, None)
-            assert_equal(type(layer).__name__, "Linear", f"MultiHeadSelfAttention.{name}", verbose=False)
-            assert_tensor(_plain(getattr(layer, "bias", None)), f"MultiHeadSelfAttention.{name}.bias (nn.Linear with bias)", shape=(e,))
+            # quiet structural checks: one summary line is printed at the end of the cell
+            assert_equal(_module_kind(ours, name), "Linear", f"MultiHeadSelfAttention.{name}", verbose=False)
+            layer = getattr(ours, name)
+            assert_equal(_param_shape(layer, "weight"), f"shape {(e, e)}", f"MultiHeadSelfAttention.{name}.weight",
+                         verbose=False)
+            assert_equal(_param_shape(layer, "bias"), f"shape {(e,)}", f"MultiHeadSelfAttention.{name}.bias", verbose=False)
             layer.weight.copy_(w)
             layer.bias.copy_(b)
         if ref is not None:
@@ -321,18 +410,26 @@ def _pin_multihead(ours, e, gen, ref=None):
             ref.out_proj.bias.copy_(weights["out_proj"][1])
 
 
-def _multihead_mask(kind, n, length, gen):
-    """The mask your module receives ("keep", True = may attend), broadcastable to (N, H, L, L)."""
-    if kind == "causal":
-        return torch.ones(length, length, dtype=torch.bool).tril()  # (L, L)
-    if kind == "padding":
+def _multihead_mask(mask, n, length, gen):
+    """The mask your module receives (True = may attend): None, an (L, L) bool tensor as given, or for "padding"
+    an (N, 1, 1, L) padding mask with random lengths (one row per sequence)."""
+    if isinstance(mask, str) and mask == "padding":
         lengths = torch.randint(1, length + 1, (n,), generator=gen)
-        return (torch.arange(length) < lengths[:, None])[:, None, None, :]  # (N, 1, 1, L): one row per sequence
-    return None
+        return (torch.arange(length) < lengths[:, None])[:, None, None, :]
+    return mask
+
+
+def _reference_masks(keep):
+    """The same mask in nn.MultiheadAttention's convention (True = hidden): (attn_mask, key_padding_mask)."""
+    if keep is None:
+        return None, None
+    return (~keep, None) if keep.ndim == 2 else (None, ~keep[:, 0, 0, :])
 
 
 def _check_multihead(n, length, e, h, gen, mask=None, what="", hidden=False):
-    """Pin the weights of the student's module; compare with nn.MultiheadAttention (visible) or emit (hidden)."""
+    """Pin the weights of the student's module; compare with nn.MultiheadAttention (visible) or emit (hidden).
+    The weights of every head are compared before the output, so a wrong split of the heads shows apart from a
+    wrong merge or output projection."""
     ours = MultiHeadSelfAttention(e, h)
     ref = None if hidden else nn.MultiheadAttention(e, h, batch_first=True)
     _pin_multihead(ours, e, gen, ref)
@@ -340,31 +437,46 @@ def _check_multihead(n, length, e, h, gen, mask=None, what="", hidden=False):
     x = torch.randn(n, length, e, generator=gen)
     keep = _multihead_mask(mask, n, length, gen)
     with torch.no_grad():
-        out, weights = ours(x.clone(), None if keep is None else keep.clone())
+        result = ours(x.clone(), None if keep is None else keep.clone())
+    assert_equal(_pair_kind(result), "a pair (out, weights)", f"what MultiHeadSelfAttention returns {what}", verbose=False)
+    out, weights = result
     if hidden:
+        expect_close(weights, f"multi-head weights (every head) {what}", atol=1e-5, rtol=1e-4)
         expect_close(out, f"multi-head output {what}", atol=1e-5, rtol=1e-4)
-        expect_close(weights, f"multi-head weights {what}", atol=1e-5, rtol=1e-4)
         return
     ref.eval()
-    attn_mask = None if mask != "causal" else ~keep
-    key_padding = None if mask != "padding" else ~keep[:, 0, 0, :]
+    attn_mask, key_padding = _reference_masks(keep)
     out_ref, w_ref = ref(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding,
                          need_weights=True, average_attn_weights=False)
-    assert_close(out, out_ref.detach(), f"multi-head output {what}", atol=1e-5, rtol=1e-4)
-    assert_close(weights, w_ref.detach(), f"multi-head weights {what}", atol=1e-5, rtol=1e-4)
+    _with_hint(lambda: assert_close(weights, w_ref.detach(), f"multi-head weights (every head) {what}", atol=1e-5, rtol=1e-4),
+               "the attention weights (N, H, L, L) differ, so the output cannot be right either: look at the projections "
+               "of Q and K, how they are split into heads (step 2) and the mask")
+    _with_hint(lambda: assert_close(out, out_ref.detach(), f"multi-head output {what}", atol=1e-5, rtol=1e-4),
+               "the weights of every head are right: look at what follows them — the values, the merge of the heads "
+               "back to (N, L, E) (step 4) and out_proj")
+
 
 by_hand("multihead", [MultiHeadSelfAttention.__init__, MultiHeadSelfAttention.forward],
         forbidden=("scaled_dot_product_attention", "MultiheadAttention", "multi_head_attention_forward"),
-        name="multi-head attention written by hand")
+        name="multi-head attention by hand, not PyTorch's")
+# a causal mask for 6 positions, written out (True = may attend)
+causal6 = torch.tensor([[1, 0, 0, 0, 0, 0],
+                        [1, 1, 0, 0, 0, 0],
+                        [1, 1, 1, 0, 0, 0],
+                        [1, 1, 1, 1, 0, 0],
+                        [1, 1, 1, 1, 1, 0],
+                        [1, 1, 1, 1, 1, 1]], dtype=torch.bool)
 _check_multihead(2, 5, 8, 2, torch.Generator().manual_seed(0), what="(N=2, L=5, E=8, H=2)")
 # masked, with N = 3 sequences and H = 2 heads (N ≠ H, so a mask broadcast over the wrong axis fails)
 _check_multihead(3, 5, 8, 2, torch.Generator().manual_seed(1), "padding", "(N=3, L=5, E=8, H=2, padding mask (3, 1, 1, 5))")
-_check_multihead(3, 6, 12, 2, torch.Generator().manual_seed(2), "causal", "(N=3, L=6, E=12, H=2, causal mask (6, 6))")
+_check_multihead(3, 6, 12, 2, torch.Generator().manual_seed(2), causal6, "(N=3, L=6, E=12, H=2, causal mask (6, 6))")
+print("✓ q_proj, k_proj, v_proj, out_proj: nn.Linear(E, E) with bias, in every check above")
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(6301)
 for _n, _l, _e, _h, _mask in [(3, 7, 12, 3, None), (2, 6, 16, 4, "causal"), (4, 5, 12, 2, "padding"), (1, 9, 8, 1, "causal"),
                               (3, 4, 24, 6, "padding")]:
-    _check_multihead(_n, _l, _e, _h, _g, _mask, f"(N={_n}, L={_l}, E={_e}, H={_h}, mask={_mask})", hidden=True)
+    _keep = torch.ones(_l, _l, dtype=torch.bool).tril() if _mask == "causal" else _mask
+    _check_multihead(_n, _l, _e, _h, _g, _keep, f"(N={_n}, L={_l}, E={_e}, H={_h}, mask={_mask})", hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -401,7 +513,7 @@ def sinusoidal_encoding(length: int, dim: int) -> torch.Tensor:
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_positional_encoding", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
-# Worked out once: PE[p, 0] = sin(p), PE[p, 1] = cos(p), PE[p, 2] = sin(p / 10000^(2/6)) = sin(p / 21.544), ...
+# literal values worked out once with a calculator (rounded to 6 digits): positions 0, 1, 2 of a 6-dimensional encoding
 pe_literal = torch.tensor([[0.0, 1.0, 0.0, 1.0, 0.0, 1.0],
                            [0.841471, 0.540302, 0.046399, 0.998923, 0.002154, 0.999998],
                            [0.909297, -0.416147, 0.092699, 0.995694, 0.004309, 0.999991]])
@@ -489,22 +601,32 @@ perm_rand = torch.randperm(10)
 pe_demo = sinusoidal_encoding(10, 16)
 gap_plain = permutation_gap(lambda t: mha_demo(t)[0], x_demo, perm_rand)
 gap_pe = permutation_gap(lambda t: mha_demo(t + pe_demo)[0], x_demo, perm_rand)
-print(f"self-attention:                    gap = {gap_plain:.2e}")
-print(f"self-attention after adding PE:    gap = {gap_pe:.2e}")
+# rounding level of float32 sums is about 1e-7 per unit of the values; an order-sensitive model differs by ≫ 1e-3
+print(f"self-attention:                    gap = {gap_plain:.2e} (rounding level, below 1e-5: {'✓' if gap_plain < 1e-5 else '✗'})")
+print(f"self-attention after adding PE:    gap = {gap_pe:.2e} (the order matters, above 1e-2: {'✓' if gap_pe > 1e-2 else '✗'})")
 
 
 # %% [markdown]
 # ## 4. A transformer encoder block
 #
-# The lecture's encoder block wraps attention and a position-wise feed-forward network in residual connections
-# with layer normalisation. We use the **pre-norm** arrangement (normalise *before* each sub-layer; it trains
-# more easily than the original post-norm):
+# The lecture's encoder block has two **sub-layers**, applied one after the other to the sequence of token vectors
+# (the *stream*, shape `(N, L, E)`):
 #
-# `h = x + MHA(LayerNorm₁(x))`,   `out = h + FF(LayerNorm₂(h))`,   `FF(z) = Linear₂(ReLU(Linear₁(z)))`
+# 1. multi-head self-attention (your `MultiHeadSelfAttention`), which mixes information **across positions**;
+# 2. a position-wise **feed-forward network** `FF`: `Linear₁: E → d_ff`, a ReLU, `Linear₂: d_ff → E`, applied to
+#    every position separately.
 #
-# with `Linear₁: E → d_ff` and `Linear₂: d_ff → E`. Use the attribute names `attn` (your
-# `MultiHeadSelfAttention`), `norm1`, `norm2` (`nn.LayerNorm(E)`) and `ff` (an `nn.Sequential` of exactly
-# `Linear₁, ReLU, Linear₂`): the check copies the weights of PyTorch's `nn.TransformerEncoderLayer` into them.
+# Each sub-layer is wrapped the same way: a **residual connection** adds the sub-layer's output to its input, and a
+# **layer normalisation** keeps the scale of what the sub-layer reads in check. We use the **pre-norm** arrangement:
+# each sub-layer reads a *normalised copy* of the stream, and its output is added to the *un-normalised* stream
+# (the original transformer was *post-norm*: it normalised the sum after the addition; pre-norm trains more easily).
+# Before you code, write down the two equations yourself: `h = …` after the attention sub-layer, then `out = …`
+# after the feed-forward sub-layer, using `LayerNorm₁` for the first and `LayerNorm₂` for the second.
+#
+# Use the attribute names `attn` (your `MultiHeadSelfAttention`), `norm1`, `norm2` (`nn.LayerNorm(E)`) and `ff` (an
+# `nn.Sequential` of exactly `Linear₁, ReLU, Linear₂`): the check copies the weights of PyTorch's
+# `nn.TransformerEncoderLayer` (with `norm_first=True`, the pre-norm arrangement) into them and compares outputs.
+# `forward` returns the block's output and the attention weights of its `attn`.
 
 # %% nbgrader={"grade": false, "grade_id": "transformer_block", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class TransformerBlock(nn.Module):
@@ -539,8 +661,18 @@ class TransformerBlock(nn.Module):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_transformer_block", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+def _check_block_structure(ours):
+    """Quiet checks that the attributes the weights are copied into exist and have the right kind."""
+    for name, kind in [("attn", "MultiHeadSelfAttention"), ("norm1", "LayerNorm"), ("norm2", "LayerNorm"),
+                       ("ff", "Sequential")]:
+        assert_equal(_module_kind(ours, name), kind, f"TransformerBlock.{name}", verbose=False)
+    assert_equal([type(m).__name__ for m in ours.ff], ["Linear", "ReLU", "Linear"],
+                 "the layers of TransformerBlock.ff (Linear₁, ReLU, Linear₂)", verbose=False)
+
+
 def _pin_block(ours, e, d_ff, gen, ref=None):
     """Copy fixed weights from `gen` into the student's block (and into PyTorch's `ref`, if given)."""
+    _check_block_structure(ours)
     _pin_multihead(ours.attn, e, gen, None if ref is None else ref.self_attn)
     shapes = {"norm1": [(e,), (e,)], "norm2": [(e,), (e,)], "ff.0": [(d_ff, e), (d_ff,)], "ff.2": [(e, d_ff), (e,)]}
     modules = {"norm1": ours.norm1, "norm2": ours.norm2, "ff.0": ours.ff[0], "ff.2": ours.ff[2]}
@@ -552,8 +684,8 @@ def _pin_block(ours, e, d_ff, gen, ref=None):
             b = torch.randn(b_shape, generator=gen) / math.sqrt(w_shape[-1])
             if name.startswith("norm"):
                 w = 1 + 0.2 * w  # LayerNorm gains near 1
-            assert_tensor(_plain(getattr(module, "weight", None)), f"TransformerBlock.{name}.weight", shape=w_shape, dtype=torch.float32)
-            assert_tensor(_plain(getattr(module, "bias", None)), f"TransformerBlock.{name}.bias", shape=b_shape, dtype=torch.float32)
+            assert_equal(_param_shape(module, "weight"), f"shape {w_shape}", f"TransformerBlock.{name}.weight", verbose=False)
+            assert_equal(_param_shape(module, "bias"), f"shape {b_shape}", f"TransformerBlock.{name}.bias", verbose=False)
             module.weight.copy_(w)
             module.bias.copy_(b)
             if ref is not None:
@@ -571,33 +703,34 @@ def _check_block(n, length, e, h, d_ff, gen, mask=None, what="", hidden=False):
     x = 2 * torch.randn(n, length, e, generator=gen)
     keep = _multihead_mask(mask, n, length, gen)
     with torch.no_grad():
-        out, weights = ours(x.clone(), None if keep is None else keep.clone())
-    assert_tensor(weights, f"block weights {what}", shape=(n, h, length, length))
+        result = ours(x.clone(), None if keep is None else keep.clone())
+    assert_equal(_pair_kind(result), "a pair (out, weights)", f"what TransformerBlock returns {what}", verbose=False)
+    out, weights = result
+    shape = f"shape {tuple(weights.shape)}" if type(weights) is torch.Tensor else f"a {type(weights).__name__}"
+    assert_equal(shape, f"shape {(n, h, length, length)}", f"block attention weights {what}", verbose=False)
     if hidden:
         expect_close(out, f"block output {what}", atol=1e-4, rtol=1e-4)
         return
     ref.eval()
-    out_ref = ref(x, src_mask=None if mask != "causal" else ~keep,
-                  src_key_padding_mask=None if mask != "padding" else ~keep[:, 0, 0, :])
+    attn_mask, key_padding = _reference_masks(keep)
+    out_ref = ref(x, src_mask=attn_mask, src_key_padding_mask=key_padding)
     assert_close(out, out_ref.detach(), f"block output {what}", atol=1e-4, rtol=1e-4)
+
 
 by_hand("transformer_block", [TransformerBlock.__init__, TransformerBlock.forward],
         forbidden=("TransformerEncoderLayer", "MultiheadAttention", "scaled_dot_product_attention"),
-        name="transformer block written by hand")
-torch.manual_seed(0)
-block = TransformerBlock(16, 2, 32)
-out_block, w_block = block(torch.randn(3, 7, 16))
-assert_tensor(out_block, "block output", shape=(3, 7, 16))
-assert_tensor(w_block, "block attention weights", shape=(3, 2, 7, 7))
+        name="transformer block by hand, not PyTorch's")
 _check_block(2, 5, 8, 2, 16, torch.Generator().manual_seed(0), what="(N=2, L=5, E=8, H=2, d_ff=16)")
-# masked, N = 3 ≠ H = 2
+# masked, N = 3 ≠ H = 2 (causal6 is the causal mask written out in the multi-head check)
 _check_block(3, 5, 8, 2, 16, torch.Generator().manual_seed(1), "padding", "(N=3, L=5, E=8, H=2, d_ff=16, padding mask)")
-_check_block(3, 6, 12, 2, 20, torch.Generator().manual_seed(2), "causal", "(N=3, L=6, E=12, H=2, d_ff=20, causal mask)")
+_check_block(3, 6, 12, 2, 20, torch.Generator().manual_seed(2), causal6, "(N=3, L=6, E=12, H=2, d_ff=20, causal mask)")
+print("✓ attn, norm1, norm2, ff = (Linear(E, d_ff), ReLU, Linear(d_ff, E)) with the right shapes, in every check above")
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(6501)
 for _n, _l, _e, _h, _ff, _mask in [(3, 6, 12, 3, 20, None), (2, 9, 16, 4, 8, "causal"), (4, 4, 8, 1, 32, "causal"),
                                    (4, 7, 12, 2, 16, "padding")]:
-    _check_block(_n, _l, _e, _h, _ff, _g, _mask, f"(N={_n}, L={_l}, E={_e}, H={_h}, d_ff={_ff}, mask={_mask})", hidden=True)
+    _keep = torch.ones(_l, _l, dtype=torch.bool).tril() if _mask == "causal" else _mask
+    _check_block(_n, _l, _e, _h, _ff, _g, _keep, f"(N={_n}, L={_l}, E={_e}, H={_h}, d_ff={_ff}, mask={_mask})", hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -646,21 +779,26 @@ reversal_model = SequenceTransformer(vocab_size=10)
 reversal_losses = seq_tasks.train_tokens(reversal_model, x_rev, y_rev, epochs=6, lr=1e-2, batch_size=100, device=device)
 reversal_model.cpu()
 token_acc, seq_acc = seq_tasks.token_accuracy(reversal_model, x_rev_test, y_rev_test)
-print(f"reversal, with positions: token accuracy {token_acc:.3f} (the check asks ≥ 0.98 "
-      f"{'✓' if token_acc >= 0.98 else '✗'}), whole-sequence accuracy {seq_acc:.3f}")
+print(f"reversal, with positions: token accuracy {token_acc:.3f} (the check asks ≥ 0.98: "
+      f"{'✓' if token_acc >= 0.98 else '✗'}), whole-sequence accuracy {seq_acc:.3f} (≥ 0.9 expected: "
+      f"{'✓' if seq_acc >= 0.9 else '✗'})")
 
 # %% [markdown]
 # Where does each output position look? For reversal, output `i` must read input `L − 1 − i`: the attention map
-# should be the **anti-diagonal**.
+# should be the **anti-diagonal**. The map has one panel
+# per head; each row is an output position (the query, labelled `position: predicted token`) and each column an
+# input position (the key, labelled `position: token`).
 
 # %%
 example = x_rev_test[:1]
 with torch.no_grad():
     predicted = reversal_model(example).argmax(-1)[0]
 print("input:    ", example[0].tolist(), "\npredicted:", predicted.tolist())
-seq_tasks.plot_attention(reversal_model.attention_maps[0][0], query_labels=predicted.tolist(),
-                         key_labels=example[0].tolist(), title="reversal", xlabel="input token (key)",
-                         ylabel="output position (query)");
+# one panel per head; rows: output position i (its predicted token after the colon), columns: input position j (its token)
+seq_tasks.plot_attention(reversal_model.attention_maps[0][0],
+                         query_labels=[f"{i}: {t}" for i, t in enumerate(predicted.tolist())],
+                         key_labels=[f"{j}: {t}" for j, t in enumerate(example[0].tolist())], title="reversal",
+                         xlabel="input position: token (key)", ylabel="output position: predicted token (query)");
 
 # %% [markdown]
 # And the same model **without positional encoding**, trained the same way. It is permutation-equivariant, so
@@ -668,7 +806,7 @@ seq_tasks.plot_attention(reversal_model.attention_maps[0][0], query_labels=predi
 # What can such a model reach at best? Output position `i` must produce `x[L − 1 − i]`, which is one of the *other*
 # tokens of the bag, and nothing tells it which one. Its best guess is the most frequent token among the other
 # `L − 1 = 9` positions: right whenever the target happens to be that token. The cell computes the accuracy of this
-# **bag baseline** on the test set (about 0.27; random guessing among 10 digits gives 0.10) — the model without
+# **bag baseline** on the test set (random guessing among 10 digits gives 0.10) — the model without
 # positions lands right there, while whole sequences are essentially never right.
 
 # %%
@@ -681,10 +819,15 @@ bag_token_acc, bag_seq_acc = seq_tasks.token_accuracy(bag_model, x_rev_test, y_r
 counts = F.one_hot(x_rev_test, 10).sum(1)  # (N, 10) token counts per sequence
 others = counts[:, None, :] - F.one_hot(x_rev_test, 10)  # (N, L, 10): counts without the token at position i
 bag_baseline = (others.argmax(-1) == y_rev_test).float().mean().item()
-print(f"reversal, no positions:   token accuracy {bag_token_acc:.3f} (bag baseline {bag_baseline:.3f}, "
-      f"chance 0.100), whole-sequence accuracy {bag_seq_acc:.3f}")
-labkit.plotting.plot_curves({"with positions": reversal_losses, "without positions": bag_losses},
-                            xlabel="epoch", ylabel="cross-entropy", title="Reversal: training loss", logy=True);
+near = abs(bag_token_acc - bag_baseline) <= 0.05
+print(f"reversal, no positions:   token accuracy {bag_token_acc:.3f} (within 0.05 of the bag baseline "
+      f"{bag_baseline:.3f}: {'✓' if near else '✗'}; chance 0.100), whole-sequence accuracy {bag_seq_acc:.3f} "
+      f"(≤ 0.01 expected: {'✓' if bag_seq_acc <= 0.01 else '✗'})")
+ax = labkit.plotting.plot_curves({"with positions": reversal_losses, "without positions": bag_losses}, start=1,
+                                 xlabel="epoch", ylabel="cross-entropy (mean over the epoch)",
+                                 title="Reversal: training loss", logy=True)
+ax.axhline(math.log(10), color="gray", linestyle="--", label="chance: ln 10 ≈ 2.30 (uniform over 10 digits)")
+ax.legend();
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_reversal", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
@@ -709,11 +852,17 @@ assert_tensor(_w, "attention map of the reversal model", shape=(500, 2, 10, 10))
 # %% [markdown]
 # ## 6. The long-range probe again: transformer versus LSTM
 #
-# Lab 5's memory probe (`labkit.sequences.memory_probe`): the label is the *first* token of the sequence, followed
-# by `distance` distractor tokens. The LSTM must carry the first token through `distance` steps of its
-# recurrence. The transformer reads the answer off the last position, whose attention can look at position 0
-# directly — **one step, whatever the distance**. Both get the same data (640 sequences) and the same training
-# budget (8 epochs of Adam, 80 steps).
+# Lab 5's memory probe (`labkit.sequences.memory_probe`): the label is the *first* token of the sequence, one of
+# **4 classes** (tokens 0–3), followed by `distance` distractor tokens drawn from tokens 4–11, so the **vocabulary
+# has 12 tokens**; that is why the models below are built as `LSTMProbe(12, 4)` and `TransformerProbe(12, 4)`
+# (vocabulary size, number of classes). Chance is 1/4 = 0.25.
+#
+# The **path length** between two positions is the number of computation steps the information must pass through
+# to get from one to the other. The LSTM must carry the first token through `distance` steps of its recurrence:
+# a path of length `distance` (and the gradient flows back through as many steps). The transformer reads the
+# answer off the last position, whose attention can look at position 0 directly: a path of length **one, whatever
+# the distance**. Both get the same data (640 sequences) and the same training budget (8 epochs of Adam, 80 steps).
+# The LSTM is given (Lab 5); the transformer is your `SequenceTransformer` with your block.
 
 # %%
 class LSTMProbe(nn.Module):
@@ -764,19 +913,23 @@ def probe_accuracy(model, distance, seed=1):
 
 
 distances = [5, 10, 20, 40]
+# the LSTM's expected accuracy ranges (the reference on 5 seeds: 1.00 at 5, 0.54–0.87 at 10, 0.23–0.42 at 20 and 40)
+lstm_expected = {5: (0.9, 1.0), 10: (0.4, 0.95), 20: (0.0, 0.55), 40: (0.0, 0.55)}
 probe_results = {"LSTM": [], "transformer": []}
 probe_models = {"LSTM": {}, "transformer": {}}
 for distance in distances:
     for name, make in [("LSTM", lambda: LSTMProbe(12, 4)), ("transformer", lambda: TransformerProbe(12, 4))]:
         probe_models[name][distance] = train_probe(make, distance)
         probe_results[name].append(probe_accuracy(probe_models[name][distance], distance))
-    print(f"distance {distance:3d}: LSTM {probe_results['LSTM'][-1]:.3f}   "
-          f"transformer {probe_results['transformer'][-1]:.3f} (the check asks ≥ 0.95; chance is 0.25)")
-ax = labkit.plotting.plot_curves(probe_results, xlabel="distance", ylabel="test accuracy",
-                                 title="Long-range memory probe")
+    lstm, transformer = probe_results["LSTM"][-1], probe_results["transformer"][-1]
+    low, high = lstm_expected[distance]
+    print(f"distance {distance:3d}: LSTM {lstm:.3f} (expected {low:.2f}–{high:.2f}: {'✓' if low <= lstm <= high else '✗'})   "
+          f"transformer {transformer:.3f} (the check asks ≥ 0.95: {'✓' if transformer >= 0.95 else '✗'})   chance 0.25")
+ax = labkit.plotting.plot_curves(probe_results, x=distances, xlabel="distance (distractor tokens after the signal)",
+                                 ylabel="test accuracy", title="Long-range memory probe")
 ax.axhline(0.25, color="gray", linestyle="--", label="chance (4 classes) = 0.25")
-ax.set_xticks(range(len(distances)), distances)
-ax.legend();
+ax.set_xticks(distances)
+ax.legend(loc="center right");
 
 # %% nbgrader={"grade": true, "grade_id": "test_probe", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
 assert_equal(sorted(probe_models["transformer"]), sorted(distances), "distances with a trained transformer probe")
@@ -796,11 +949,12 @@ assert_accuracy(*probe_predictions(_model, 30, seed=6702), at_least=0.9, name="t
 # adds a decoder that generates the output one token at a time, attending to the encoder's outputs
 # (*cross-attention*: queries from the decoder, keys and values from the encoder). **GPT-style** language models
 # keep only the decoder: a stack of blocks like yours in which position `i` may attend only to positions
-# `j ≤ i`, so that the prediction of token `i + 1` never peeks at the future. That is one mask.
+# `j ≤ i`, so that the prediction of token `i + 1` never peeks at the future. That is one mask: the **causal
+# mask** of section 1, which the checks of sections 1, 2 and 4 wrote out by hand for 4 and 6 positions.
 #
-# Write `causal_mask(L)`: the `(L, L)` boolean mask that is `True` where key `j ≤` query `i` (on and below the
-# diagonal). The check then verifies the GPT property with your block: changing a *future* token leaves every
-# earlier output unchanged.
+# Write `causal_mask(L)`: the `(L, L)` boolean mask, indexed `[query i, key j]`, that is `True` exactly where
+# `j ≤ i`, for any `L`. The check then verifies the GPT property with your block: changing a *future* token leaves
+# every earlier output unchanged. After the check you will use your mask on the reversal model of section 5.
 
 # %% nbgrader={"grade": false, "grade_id": "causal_mask", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def causal_mask(length: int) -> torch.Tensor:
@@ -843,6 +997,29 @@ for _l, _t in [(9, 0), (9, 5), (5, 3)]:
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Could a causal model reverse a sequence?** Output `i` of the reversal must copy input `L − 1 − i`. For the first
+# half of the outputs (`i < L/2`) that input lies in the *future* (`L − 1 − i > i`), exactly where a causal mask says
+# `False`. The cell below runs your trained reversal model on 200 test sequences and measures, for every output
+# position, the attention weight that falls on the keys your `causal_mask` would hide (for each position, the
+# head that puts the most weight there, averaged over the sequences). A causal model would have to do without
+# all of that weight — which is why GPT-style models generate an output only after the whole input has been read
+# (then every input token is in the past).
+
+# %%
+hidden_by_causal = ~causal_mask(10)  # (10, 10): True where key j > query i (the future)
+with torch.no_grad():
+    reversal_model.eval()(x_rev_test[:200])
+w_rev = reversal_model.attention_maps[0]  # (200, H, 10, 10): the weights of the forward pass just above
+future_weight = (w_rev * hidden_by_causal).sum(-1).mean(0).amax(0)  # (10,): per output position, the largest head
+print("output position i              :", "  ".join(f"{i:4d}" for i in range(10)))
+print("its target L−1−i in the future?:", "  ".join(f"{'yes' if 9 - i > i else 'no':>4}" for i in range(10)))
+print("weight on future keys          :", "  ".join(f"{w:4.2f}" for w in future_weight.tolist()))
+first, second = future_weight[:5].min().item(), future_weight[5:].max().item()
+print(f"first half (target in the future): at least {first:.2f} of the weight would be hidden (≥ 0.5 expected: "
+      f"{'✓' if first >= 0.5 else '✗'}); second half (target in the past): at most {second:.2f} "
+      f"(≤ 0.2 expected: {'✓' if second <= 0.2 else '✗'})")
+
+# %% [markdown]
 # ## 8. Check your understanding (multiple choice)
 #
 # Answer each question with one letter, e.g. `answers["q1"] = "a"`.
@@ -879,7 +1056,7 @@ q3 = assert_choice(answers.get("q3"), "abcd", "q3")
 # ## 9. Written answer (4 points, graded by your TA)
 #
 # In 5–8 sentences, using **your numbers** from sections 5 and 6: (1) compare the LSTM and the transformer on the
-# memory probe as the distance grows, and explain the difference through the *path length* between the first
+# memory probe as the distance grows, and explain the difference through the *path length* (defined in section 6) between the first
 # token and the prediction in each model; (2) explain why the model without positional encoding could not learn
 # reversal, and what the anti-diagonal attention map of the model with positions shows; (3) name one cost the
 # transformer pays for its short paths.
@@ -903,7 +1080,8 @@ q3 = assert_choice(answers.get("q3"), "abcd", "q3")
 # On a shared 2-core CPU (no GPU) the reference solution runs end to end in 17–40 s when the machine is quiet (about a minute under heavy load).
 # The tiny transformer (1 block, E = 32, 2 heads, 120 Adam steps) reverses 10-digit sequences with **100%**
 # token and whole-sequence accuracy (checked on 5 training seeds); the same model without positional encoding
-# stalls at about 28% token accuracy — the *bag baseline* (guess the most frequent other token), which is the best a position-blind model can do — and 0% whole sequences. On the memory probe, with the same data and budget
+# stalls at the *bag baseline* computed in section 5 (guess the most frequent other token: 0.287 on that test set;
+# the model reaches 0.28), which is the best a position-blind model can do, and 0% whole sequences. On the memory probe, with the same data and budget
 # for both models, the LSTM goes from 1.00 at distance 5 to 0.54–0.87 at 10 and about chance (0.23–0.42; chance
 # is 0.25) at 20 and 40, while the transformer stays at 1.00 at every distance (5 seeds). Your numbers should be
 # close to these; the written answer asks you to explain them.

@@ -27,6 +27,10 @@ MUTANTS = [
            "    weights = torch.softmax(scores, dim=-1)\n    return weights @ v, torch.softmax(q @ k.transpose(-2, -1) "
            "/ math.sqrt(q.shape[-1]), dim=-1)", ("test_attention_masks",),
            "returns the weights computed before masking"),
+    Mutant("attention", "    return weights @ v, weights", "    return weights @ v", ("test_attention",),
+           "returns only the output, not the pair (out, weights)"),
+    Mutant("attention", "scores.masked_fill(~mask, float(\"-inf\"))", "scores * mask", ("test_attention_masks",),
+           "multiplies the scores by the mask (masked scores become 0, not -inf)"),
     # multi-head attention
     Mutant("multihead", "t.reshape(n, length, h, e // h).transpose(1, 2)", "t.reshape(n, h, length, e // h)",
            ("test_multihead",), "heads split by reshaping straight to (N, H, L, E/H), mixing positions"),
@@ -45,6 +49,10 @@ MUTANTS = [
     Mutant("multihead", "        self.q_proj = nn.Linear(embed_dim, embed_dim)\n",
            "        self.q_proj = nn.Linear(embed_dim, embed_dim)\n        self.lib = nn.MultiheadAttention(embed_dim, num_heads, batch_first=True)\n",
            ("test_multihead",), "builds nn.MultiheadAttention inside the module (library ban)"),
+    Mutant("multihead", "return self.out_proj(merged), weights", "return self.out_proj(merged), weights.mean(1)",
+           ("test_multihead",), "returns the weights averaged over the heads instead of every head's"),
+    Mutant("multihead", "self.out_proj = nn.Linear(embed_dim, embed_dim)", "self.o_proj = nn.Linear(embed_dim, embed_dim)",
+           ("test_multihead",), "output projection stored under another name than out_proj"),
     # positional encoding
     Mutant("positional_encoding", "10000 ** (two_i / dim)", "10000 ** (two_i / 2 / dim)",
            ("test_positional_encoding",), "exponent uses i instead of 2i"),
@@ -82,6 +90,10 @@ MUTANTS = [
            ("test_transformer_block",), "feed-forward layer without bias"),
     Mutant("transformer_block", "self.attn(self.norm1(x), mask)", "self.attn(self.norm2(x), mask)",
            ("test_transformer_block",), "reuses norm2 before the attention"),
+    Mutant("transformer_block", "self.ff = nn.Sequential(", "self.mlp = nn.Sequential(", ("test_transformer_block",),
+           "feed-forward network stored under another name than ff"),
+    Mutant("transformer_block", "return h + self.ff(self.norm2(h)), weights", "return h + self.ff(self.norm2(h))",
+           ("test_transformer_block",), "returns only the output, not the pair (out, weights)"),
     # causal mask
     Mutant("causal_mask", "dtype=torch.bool).tril()", "dtype=torch.bool).triu()", ("test_causal_mask",),
            "upper triangle: every position sees the future instead of the past"),
@@ -124,4 +136,8 @@ ALTERNATIVES = [
                 "        h, weights = self.attn(self.norm1(x), mask)\n        h = h + x", "residual added the other way round"),
     Alternative("causal_mask", "return torch.ones(length, length, dtype=torch.bool).tril()",
                 "i = torch.arange(length)\n    return i[None, :] <= i[:, None]", "comparison of position indices"),
+    Alternative("attention", "scores.masked_fill(~mask, float(\"-inf\"))", "scores.masked_fill(mask == 0, -1e4)",
+                "a large negative number instead of -inf for the masked scores (exp(-1e4) is exactly 0 in float32)"),
+    Alternative("causal_mask", "return torch.ones(length, length, dtype=torch.bool).tril()",
+                "return torch.tril(torch.ones(length, length)) == 1", "tril of a float matrix, compared with 1"),
 ]
