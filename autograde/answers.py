@@ -249,12 +249,17 @@ def record(course: Course, lab: str) -> Answers:
     executed = execute_source(course, lab, split_test_cells(source))
     answers = collect(executed, lab, fp)
     answers.seconds = time.perf_counter() - start
+    store(course, lab, answers)
+    return answers
+
+
+def store(course: Course, lab: str, answers: Answers) -> None:
+    """Write ``answers`` atomically (a reader sees the old file or the new one, never half)."""
     target = path(course, lab)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(_encode_file(answers))
     os.replace(tmp, target)
-    return answers
 
 
 def ensure(course: Course, lab: str) -> tuple[Answers, bool]:

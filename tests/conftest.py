@@ -85,23 +85,28 @@ def mutant_notebook(course: Course, lab: str, mutants: list):
 
 
 _graded: dict[str, GradedLab] = {}
+# labs whose sample wrong submission (demo-mutant) is graded for real: test_feedback reads lab 1's;
+# the other labs' mutants are judged by the probe, which is far cheaper than a grading run each
+MUTANT_SUBMISSION_LABS = {"lab1_perceptron"}
 
 
 @pytest.fixture
 def graded_lab(request, tmp_path_factory) -> GradedLab:
-    """Release the lab into a temp dir (recording its answers) and autograde the reference and blank samples
-    once, through the real grader; then probe every mutant and alternative (tests/lab_probe.py)."""
+    """Probe every mutant and alternative of the lab (tests/lab_probe.py; it records the lab's
+    answers from its reference part when there are none yet), release the lab into a temp dir and
+    autograde the reference and blank samples once, through the real grader."""
+    from lab_probe import probe_lab
+
     from autograde import pipeline, samples
 
     lab = request.param
     if lab not in _graded:
         course = make_course(tmp_path_factory.mktemp(lab))
-        pipeline.release(course, [lab])
-        samples.make_samples(course, [lab], students=["demo-reference", "demo-blank"])
-        samples.write_submission(course, lab, "demo-mutant", mutant_notebook(course, lab, load_mutants(lab)))
-        results = pipeline.autograde(course, [lab], progress=False)
-        from lab_probe import probe_lab
-
         probe = probe_lab(course, lab, load_mutants(lab), load_mutants(lab, "ALTERNATIVES"))
+        pipeline.release(course, [lab])  # the answers are current now: nothing is run again
+        samples.make_samples(course, [lab], students=["demo-reference", "demo-blank"])
+        if lab in MUTANT_SUBMISSION_LABS:
+            samples.write_submission(course, lab, "demo-mutant", mutant_notebook(course, lab, load_mutants(lab)))
+        results = pipeline.autograde(course, [lab], progress=False)
         _graded[lab] = GradedLab(lab, course, {r.student: r for r in results}, probe)
     return _graded[lab]
