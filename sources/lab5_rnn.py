@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 5 — Recurrent networks and the LSTM
 #
-# **Total: 29 points** — 26 autograded (visible checks + hidden tests) and 3 for one written answer graded by your TA. Hidden tests are decided by the course's *judge*: when your TA grades, your functions run on fresh
+# **Total: 31 points** — 28 autograded (visible checks + hidden tests) and 3 for one written answer graded by your TA. Hidden tests are decided by the course's *judge*: when your TA grades, your functions run on fresh
 # inputs and the values they return are compared with the solution's, outside your notebook.
 #
 # The lecture's three reviews make the point of this lab:
@@ -32,11 +32,13 @@
 #    and check it against PyTorch's `nn.RNN` with the same weights copied in;
 # 2. write an **LSTM cell** (forget, input, output gates, candidate, cell state) and check it against `nn.LSTMCell`
 #    and `nn.LSTM`;
-# 3. measure **backpropagation through time**: how the gradient with respect to earlier states vanishes or
-#    explodes depending on the recurrent weights, and why the LSTM's cell state helps; implement **gradient clipping**;
+# 3. derive **backpropagation through time** for the RNN (the gradient reaching an early state is a product of one
+#    Jacobian per step), measure how it vanishes or explodes depending on the recurrent weights, see why the LSTM's
+#    cell state helps, and implement **gradient clipping**;
 # 4. build the data pipeline for variable-length text (padding, lengths, masks), compare with a **bag-of-words**
 #    baseline on reviews with negation, and report accuracy per subset;
-# 5. plot accuracy against distance on a **long-range memory probe** for the RNN and the LSTM;
+# 5. plot accuracy against distance on a **long-range memory probe** (a task whose label is the first token of a
+#    sequence, followed by `distance` random tokens: the model must remember it that long) for the RNN and the LSTM;
 # 6. sample completions from a small **character-level LSTM** language model with a temperature.
 #
 # **How to work.** Fill in every cell that says `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line).
@@ -53,6 +55,8 @@
 # epochs and steps are counted from 1.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import math
+
 import matplotlib.pyplot as plt
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -173,15 +177,21 @@ for _B, _T, _D, _H, _O in [(1, 9, 3, 5, 4), (7, 2, 8, 3, 1), (4, 13, 5, 11, 3), 
 #
 # The LSTM keeps a second state, the **cell state** `c_t`, next to the hidden state `h_t`, and controls it with
 # **gates**: vectors of numbers between 0 and 1 (outputs of the sigmoid `σ(z) = 1 / (1 + e^{−z})`) that multiply
-# another vector entry by entry (`⊙`). With
-# `z = x_t @ W_ih.T + b_ih + h_{t−1} @ W_hh.T + b_hh`, a `(B, 4H)` tensor cut into four `(B, H)` chunks in
-# PyTorch's gate order **i, f, g, o** (input gate, forget gate, candidate, output gate — this is the order of the
-# rows of `nn.LSTM`'s and `nn.LSTMCell`'s `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`):
+# another vector entry by entry (`⊙`). As in the lecture, each gate has its own weights (shown for one sequence,
+# column vectors):
 #
-# `i = σ(z_i)`, `f = σ(z_f)`, `g = tanh(z_g)`, `o = σ(z_o)`,  `c_t = f ⊙ c_{t−1} + i ⊙ g`,  `h_t = o ⊙ tanh(c_t)`.
+# `i = σ(W_ii x_t + b_ii + W_hi h_{t−1} + b_hi)` (input gate), `f = σ(W_if x_t + b_if + W_hf h_{t−1} + b_hf)`
+# (forget gate), `g = tanh(W_ig x_t + b_ig + W_hg h_{t−1} + b_hg)` (candidate), `o = σ(W_io x_t + b_io + W_ho h_{t−1} + b_ho)`
+# (output gate), then `c_t = f ⊙ c_{t−1} + i ⊙ g` and `h_t = o ⊙ tanh(c_t)`.
 #
 # The forget gate decides what to keep of the old memory `c_{t−1}`, the input gate how much of the candidate to
 # write, the output gate what to show as `h_t`. Note that `c_t` is updated by *addition*, not by a matrix product.
+#
+# PyTorch does not keep sixteen separate tensors: it stacks the four gates' matrices on top of each other in the
+# order **i, f, g, o**, so `W_ih` (shape `(4H, D)`) is `W_ii` (rows `0 … H−1`) above `W_if`, `W_ig`, `W_io`; `W_hh`
+# (`(4H, H)`), `b_ih` and `b_hh` (`(4H,)`) are stacked the same way. Your part: work out how to get all four gates'
+# pre-activations (the sums inside σ and tanh) for the whole batch with **one** matrix product per weight matrix
+# (batch of row vectors, as in section 1), and how to split the result back into the four gates in that order.
 # Write it **by hand**: `nn.LSTMCell`, `nn.LSTM` and `torch.lstm_cell` are not allowed in this cell. The check copies
 # the weights of an `nn.LSTMCell` (one step) and of an `nn.LSTM` (several steps, the pair `(h, c)` carried from one step
 # to the next, then a new sequence started from zero states) into your cell, with batches of several sequences,
@@ -287,18 +297,94 @@ for _B, _T, _D, _H in [(5, 7, 2, 3), (1, 3, 6, 8), (3, 11, 4, 1)]:
 # %% [markdown]
 # ## 3. Backpropagation through time, and its trouble
 #
-# Training an RNN backpropagates through the unrolled graph (*backpropagation through time*, BPTT): the gradient
-# reaching the state `s_t` from a loss at the last step is a product of one *Jacobian* (the matrix of partial
-# derivatives `∂s_k/∂s_{k−1}`) per step in between, here `diag(1 − s_k²) W`. If these products shrink, early inputs
-# get no credit (**vanishing** gradients); if they grow, updates blow up (**exploding** gradients). Roughly, the
-# largest *singular value* of `W`, `σ_max(W)` (the most `W` can stretch a vector), decides which.
+# Training an RNN backpropagates through the unrolled graph (*backpropagation through time*, BPTT). A loss at the
+# last step reaches an early state only through every state in between, so by the chain rule the gradient is
+# multiplied by one *Jacobian* per step. The Jacobian `∂s_k/∂s_{k−1}` of the step from `s_{k−1}` to `s_k` (both `H`
+# numbers) is the `H × H` matrix whose entry `(i, j)` is `∂s_k[i]/∂s_{k−1}[j]`, and the chain rule for such maps
+# multiplies Jacobians, the later step on the left: `∂s_T/∂s_0 = (∂s_T/∂s_{T−1}) ⋯ (∂s_2/∂s_1) (∂s_1/∂s_0)`. If these
+# products shrink, early inputs get no credit (**vanishing** gradients); if they grow, updates blow up (**exploding**
+# gradients). Roughly, the largest *singular value* of `W`, `σ_max(W)` (the most `W` can stretch a vector), decides
+# which.
 #
-# Measure it. `step(x_t, state)` is any recurrent step (a lambda around the RNN maths of section 1, or an
-# `nn.LSTMCell`, whose state is the pair `(h, c)`). We write `h_t` for the hidden state of either network (`s_t` in
-# section 1). Run the step over the sequence, keep every hidden state `h_1, …, h_T`, take the loss `L = h_T.sum()` and
-# return `‖∂L/∂h_t‖` for every `t` — the *Frobenius norm*, the square root of the sum of the squared entries over the
-# whole `(B, H)` gradient — using **one** call of `torch.autograd.grad(L, list_of_states)`. The check starts with a
-# linear step whose norms can be worked out by hand (see its comments).
+# **Derive it yourself.** For the RNN of section 1 (`a_k = b + W s_{k−1} + U x_k`, `s_k = tanh(a_k)`, tanh acting on
+# each entry on its own, and `tanh′(a) = 1 − tanh(a)²`), work out the one-step Jacobian `∂s_k/∂s_{k−1}`, written
+# with the state `s_k` itself rather than `a_k`. Then write `state_jacobian(s, W)`: for **one** sequence (no batch
+# axis) whose states `s_1, …, s_T` are the rows of `s`, return the `H × H` matrix `∂s_T/∂s_0`. Do it **by hand** with
+# your formula: autograd (`torch.autograd.grad`, `.backward()`, `torch.autograd.functional.jacobian`, `torch.func`)
+# is not allowed in this cell. The check compares with the Jacobian autograd finds through an `nn.RNN`.
+
+# %% nbgrader={"grade": false, "grade_id": "state_jacobian", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def state_jacobian(s, W):
+    """∂s_T/∂s_0 of the tanh RNN of section 1 for one sequence, by the chain rule (no autograd).
+
+    Args:
+        s: (T, H) the states s_1, ..., s_T of one sequence (row k, from 0, is s_{k+1}; s_0 is not included).
+        W: (H, H) recurrent weights.
+
+    Returns:
+        (H, H) matrix J with J[i, j] = ∂s_T[i] / ∂s_0[j].
+    """
+    ### BEGIN SOLUTION
+    J = torch.eye(W.shape[0], dtype=W.dtype)
+    for k in range(s.shape[0]):
+        J = ((1 - s[k] ** 2)[:, None] * W) @ J
+    return J
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_state_jacobian", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+by_hand("state_jacobian", [state_jacobian], forbidden=("grad", "backward", "jacobian", "jacrev", "jacfwd", "vjp", "jvp", "func"),
+        name="state_jacobian by hand")
+# 1. One unit (H = 1), worked by hand: states 0.5 then -0.2, W = 2. Each step contributes (1 - s_k^2) * 2:
+#    (1 - 0.25) * 2 = 1.5 and (1 - 0.04) * 2 = 1.92, so ∂s_2/∂s_0 = 1.92 * 1.5 = 2.88.
+_J = state_jacobian(torch.tensor([[0.5], [-0.2]]), torch.tensor([[2.0]]))
+assert_tensor(_J, "∂s_T/∂s_0 for H = 1", shape=(1, 1))
+assert_close(_J, torch.tensor([[2.88]]), "∂s_T/∂s_0 for H = 1 (states 0.5, -0.2; W = 2)")
+# 2. Two units, a W that is not symmetric, so the order of the factors and which side the tanh' factor is on
+#    matter: states s_1 = (0.5, 0), s_2 = (0, 0.6), W = [[1, 2], [0, 1]]; the step Jacobians are
+#    [[0.75, 1.5], [0, 1]] (step 1) and [[1, 2], [0, 0.64]] (step 2), and step 2's goes on the left.
+_J = state_jacobian(torch.tensor([[0.5, 0.0], [0.0, 0.6]]), torch.tensor([[1.0, 2.0], [0.0, 1.0]]))
+assert_tensor(_J, "∂s_T/∂s_0 for H = 2", shape=(2, 2))
+assert_close(_J, torch.tensor([[0.75, 3.5], [0.0, 0.64]]), "∂s_T/∂s_0 for H = 2 (two steps, W not symmetric)")
+
+
+def check_jacobian(T, D, H, seed, label):
+    """Your Jacobian for the states of an nn.RNN (fixed weights, with biases) against autograd's."""
+    g = torch.Generator().manual_seed(seed)
+    rnn = nn.RNN(D, H, batch_first=True)
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.copy_(0.7 * torch.randn(p.shape, generator=g))
+    x, s0 = torch.randn(1, T, D, generator=g), 0.5 * torch.randn(H, generator=g)
+    with torch.no_grad():
+        states = rnn(x, s0[None, None])[0][0]  # (T, H): s_1 .. s_T
+    J_ref = torch.autograd.functional.jacobian(lambda h0: rnn(x, h0[None, None])[0][0, -1], s0)
+    J = state_jacobian(states.clone(), rnn.weight_hh_l0.detach().clone())
+    assert_tensor(J, f"∂s_T/∂s_0 ({label})", shape=(H, H))
+    assert_close(J, J_ref, f"∂s_T/∂s_0 against autograd through nn.RNN ({label})", rtol=1e-4, atol=1e-6)
+
+
+check_jacobian(T=6, D=3, H=4, seed=40, label="T=6, D=3, H=4")
+check_jacobian(T=1, D=2, H=5, seed=41, label="a sequence of length 1")
+### BEGIN HIDDEN TESTS
+_g = torch.Generator().manual_seed(5350)
+for _T, _H in [(1, 3), (5, 1), (9, 6), (14, 4)]:
+    _W = torch.randn(_H, _H, generator=_g) / _H ** 0.5
+    _s = torch.tanh(torch.randn(_T, _H, generator=_g))
+    expect_close(state_jacobian(_s.clone(), _W.clone()), f"hidden ∂s_T/∂s_0 (T={_T}, H={_H})", rtol=1e-4, atol=1e-7)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Gradient norms through time
+#
+# Now measure the gradient in a whole network. `step(x_t, state)` is any recurrent step (a lambda around the RNN
+# maths of section 1, or an `nn.LSTMCell`, whose state is the pair `(h, c)`). We write `h_t` for the hidden state of
+# either network (`s_t` in section 1). Run the step over the sequence, keep every hidden state `h_1, …, h_T`, take the
+# loss `L = h_T.sum()` and return `‖∂L/∂h_t‖` for every `t` — the *Frobenius norm*, the square root of the sum of the
+# squared entries over the whole `(B, H)` gradient. Use autograd here: one call of
+# `torch.autograd.grad(L, list_of_states)` is enough, as it returns one gradient per tensor of the list (`T` separate
+# calls give the same numbers but run `T` backward passes). The check starts with a linear step whose norms can be
+# worked out by hand (see its comments).
 
 # %% nbgrader={"grade": false, "grade_id": "state_gradient_norms", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def state_gradient_norms(step, x, state):
@@ -384,33 +470,63 @@ for _i, (_B, _T, _D, _H, _scale) in enumerate([(1, 12, 2, 7, 0.6), (6, 3, 5, 4, 
 # is set to 3 (`σ(3) ≈ 0.95`: the cell state is mostly kept). Read the plot from right (the loss, at `t = T = 40`)
 # to left (the distant past). As a rule of thumb, a ratio `‖∂L/∂h_1‖ / ‖∂L/∂h_T‖` below `1e-3` means the first
 # steps get (almost) no learning signal (the gradient has vanished), and a ratio above `1e3` means it has exploded.
+# Since `∂L/∂h_T` is all ones, every curve ends at `‖∂L/∂h_T‖ = √(B·H)`; the dotted lines mark `1e-3` and `1e3`
+# times that.
 
 # %%
 g_demo = torch.Generator().manual_seed(0)
-H_demo, D_demo, T_demo = 32, 8, 40
-x_demo = torch.randn(16, T_demo, D_demo, generator=g_demo)
+B_demo, H_demo, D_demo, T_demo = 16, 32, 8, 40
+x_demo = torch.randn(B_demo, T_demo, D_demo, generator=g_demo)
 Q_demo = torch.linalg.qr(torch.randn(H_demo, H_demo, generator=g_demo))[0]
 U_demo = 0.3 * torch.randn(H_demo, D_demo, generator=g_demo)
 curves = {}
 for scale in (0.5, 1.0, 3.0):
     W_demo = scale * Q_demo
     curves[f"RNN, σ_max(W) = {scale}"] = state_gradient_norms(
-        lambda xt, s, W=W_demo: torch.tanh(s @ W.T + xt @ U_demo.T), x_demo, torch.zeros(16, H_demo)).tolist()
+        lambda xt, s, W=W_demo: torch.tanh(s @ W.T + xt @ U_demo.T), x_demo, torch.zeros(B_demo, H_demo)).tolist()
 torch.manual_seed(0)
 lstm_demo = nn.LSTMCell(D_demo, H_demo)
 with torch.no_grad():
     lstm_demo.bias_ih[H_demo:2 * H_demo].fill_(3.0)  # forget gate chunk (gate order i, f, g, o)
 curves["LSTM, forget bias 3"] = state_gradient_norms(
-    lstm_demo, x_demo, (torch.zeros(16, H_demo), torch.zeros(16, H_demo))).tolist()
+    lstm_demo, x_demo, (torch.zeros(B_demo, H_demo), torch.zeros(B_demo, H_demo))).tolist()
 for name, values in curves.items():
     ratio = values[0] / values[-1]
     verdict = "vanished (< 1e-3)" if ratio < 1e-3 else "exploded (> 1e3)" if ratio > 1e3 else "kept (between 1e-3 and 1e3)"
     print(f"{name:24s} ‖∂L/∂h_1‖ = {values[0]:9.2e}   ‖∂L/∂h_T‖ = {values[-1]:9.2e}   ratio {ratio:9.2e}: {verdict}")
-ax = plt.subplots(figsize=(5, 3.5))[1]
-for name, values in curves.items():
-    ax.plot(range(1, T_demo + 1), values, label=name)
-ax.set(xlabel=f"time step t (loss at t = T = {T_demo})", ylabel="‖∂L/∂h_t‖", yscale="log", title="Gradient norm through time")
-ax.legend();
+ax = labkit.plotting.plot_curves(curves, xlabel=f"time step t (loss at t = T = {T_demo})", ylabel="‖∂L/∂h_t‖", logy=True,
+                                 title="Gradient norm through time", start=1)
+end_norm = (B_demo * H_demo) ** 0.5  # ‖∂L/∂h_T‖ of every curve
+ax.axhline(1e-3 * end_norm, ls=":", c="gray", label="1e-3 × ‖∂L/∂h_T‖ (vanished below)")
+ax.axhline(1e3 * end_norm, ls=":", c="black", label="1e3 × ‖∂L/∂h_T‖ (exploded above)")
+ax.legend(fontsize=7);
+
+
+# %% [markdown]
+# **Why does the RNN with `σ_max(W) = 1` vanish too?** Your Jacobian says it: one step contributes
+# `J_k = ∂s_k/∂s_{k−1} = diag(1 − s_k²) W`. The derivative `tanh′(a) = 1 − tanh(a)²` equals 1 only at `a = 0` and is
+# below 1 everywhere else, so unless a unit's state is exactly 0 the diagonal factor shrinks that unit's share of the
+# gradient, and `‖J_k‖ ≤ max_i (1 − s_k[i]²) · σ_max(W) < σ_max(W) = 1`. A product of factors whose norms are all
+# below 1 can only shrink. It shrinks much faster than the largest factor suggests: `W` (orthogonal) moves the
+# gradient to other units at every step, where it is multiplied by *their* `1 − s²`, about 0.6 on average here. So for
+# a tanh RNN `σ_max(W) = 1` is not the edge: the gradient already vanishes there, and only a larger `W` keeps it (and
+# a still larger one makes it explode). The numbers, for the first sequence of the demo, with your `state_jacobian`:
+
+# %%
+with torch.no_grad():  # the states s_1 .. s_T of the σ_max(W) = 1 RNN on the first demo sequence
+    s_k, states_demo = torch.zeros(H_demo), []
+    for t in range(T_demo):
+        s_k = torch.tanh(Q_demo @ s_k + U_demo @ x_demo[0, t])
+        states_demo.append(s_k)
+    states_demo = torch.stack(states_demo)
+step_norms = torch.stack([torch.linalg.matrix_norm(state_jacobian(states_demo[k:k + 1], Q_demo), ord=2)
+                          for k in range(T_demo)])
+print(f"norm of one step's Jacobian diag(1 − s_k²) W: mean over the {T_demo} steps {float(step_norms.mean()):.4f}; "
+      f"every one below 1: {bool((step_norms < 1).all())} (so no step can make the gradient grow)")
+print(f"1 − s_k², averaged over the units and steps: {float((1 - states_demo ** 2).mean()):.2f} "
+      f"(< 1: what a typical unit multiplies the gradient by)")
+print(f"norm of ∂s_T/∂s_0, the product of all {T_demo}: "
+      f"{float(torch.linalg.matrix_norm(state_jacobian(states_demo, Q_demo), ord=2)):.1e} (below 1e-3: vanished)")
 
 
 # %% [markdown]
@@ -479,9 +595,11 @@ for _shapes, _max_norm, _grad_scale, _seed in [([(7,), (2, 3, 4), (1,), (5, 5)],
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Clipping in action: a tanh RNN whose recurrent matrix starts at 1.5 × orthogonal, fed small inputs, learns the
-# memory probe of section 5 (remember the first of 9 tokens, 4 classes) with plain SGD (learning rate 0.5), with
-# and without clipping at norm 1. Without clipping, the occasional huge gradient throws the weights far away and
+# Clipping in action, on a **memory probe**: a task made by `labkit.sequences.memory_probe(n, distance)` whose
+# sequences start with one of 4 class tokens followed by `distance` random distractor tokens; the label is the first
+# token, so the network must remember it across `distance` steps (section 5 measures how far RNNs and LSTMs can).
+# A tanh RNN whose recurrent matrix starts at 1.5 × orthogonal, fed small inputs, learns it at distance 8 with plain
+# SGD (learning rate 0.5), with and without clipping at norm 1. Without clipping, the occasional huge gradient throws the weights far away and
 # the loss jumps; with clipping the same run converges. For scale: guessing among 4 classes costs
 # `ln 4 ≈ 1.386` nats of cross-entropy (a *nat* is the unit of a loss computed with the natural logarithm), so a
 # mean loss well below 1.386 means the network has learned something.
@@ -510,18 +628,21 @@ def clipping_run(clip: bool, steps: int = 150, seed: int = 0):
     return losses, norms
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+run_losses, run_norms = {}, {}
 for clip in (False, True):
-    run_losses, run_norms = clipping_run(clip)
     label = "clipped at 1" if clip else "no clipping"
-    steps_axis = range(1, len(run_losses) + 1)  # SGD steps counted from 1
-    axes[0].plot(steps_axis, run_losses, label=label)
-    axes[1].plot(steps_axis, run_norms, label=label)
-    print(f"{label:13s} largest gradient norm {max(run_norms):8.2f}; mean loss over the last 30 steps "
-          f"{sum(run_losses[-30:]) / 30:.3f} (chance: ln 4 = 1.386)")
-axes[0].axhline(1.386, ls=":", c="gray", label="chance (ln 4)")
-axes[0].set(xlabel="SGD step", ylabel="loss", title="training loss")
-axes[1].set(xlabel="SGD step", ylabel="total gradient norm (before clipping)", yscale="log")
-axes[0].legend();
+    run_losses[label], run_norms[label] = clipping_run(clip)
+    print(f"{label:13s} largest gradient norm {max(run_norms[label]):8.2f} (clipping threshold 1); mean loss over the "
+          f"last 30 steps {sum(run_losses[label][-30:]) / 30:.3f} (chance: ln 4 = {math.log(4):.3f}; lower is better)")
+# SGD steps counted from 1
+labkit.plotting.plot_curves(run_losses, xlabel="SGD step", ylabel="cross-entropy loss (nats)", title="training loss",
+                            ax=axes[0], start=1)
+labkit.plotting.plot_curves(run_norms, xlabel="SGD step", ylabel="total gradient norm (before clipping)", logy=True,
+                            title="gradient norm", ax=axes[1], start=1)
+axes[0].axhline(math.log(4), ls=":", c="gray", label="chance (ln 4)")
+axes[1].axhline(1.0, ls=":", c="black", label="max_norm = 1")
+axes[0].legend()
+axes[1].legend();
 
 # %% [markdown]
 # ## 4. Reviews with negation: padding, masks, bag of words and an LSTM
@@ -537,7 +658,7 @@ for text_, label_, subset_ in list(zip(train_reviews.texts, train_reviews.labels
     print(f"{'positive' if label_ else 'negative'} | {subset_:7s} | {text_}")
 vocab = labkit.text.Vocab.build(labkit.text.tokenize(t) for t in train_reviews.texts)
 print(f"vocabulary: {len(vocab)} tokens, <pad> = {vocab.pad_id}, <unk> = {vocab.unk_id}")
-print("share of negated reviews:", float(train_reviews.subset_mask("negated").float().mean()))
+print(f"share of negated reviews: {float(train_reviews.subset_mask('negated').float().mean()):.3f} (the rest are plain)")
 
 
 # %% [markdown]
@@ -657,32 +778,6 @@ def subset_accuracies(predictions: torch.Tensor, labels: torch.Tensor, subsets: 
     ### END SOLUTION
 
 
-# %%
-x_train, len_train = pad_batch(labkit.text.encode_texts(train_reviews.texts, vocab))
-x_test, len_test = pad_batch(labkit.text.encode_texts(test_reviews.texts, vocab))
-bow = LogisticRegression(max_iter=2000).fit(bag_of_words(x_train, len(vocab)).numpy(), train_reviews.labels.numpy())
-bow_pred = torch.from_numpy(bow.predict(bag_of_words(x_test, len(vocab)).numpy()))
-bow_acc = subset_accuracies(bow_pred, test_reviews.labels, test_reviews.subsets)
-print("bag of words:", {k: round(v, 3) for k, v in bow_acc.items()})
-print("expected: plain ≥ 0.85 (the sentiment word decides), negated ≤ 0.5 (worse than a coin: the negation is not seen)")
-
-# %% nbgrader={"grade": true, "grade_id": "test_bag_of_words", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
-_counts = bag_of_words(torch.tensor([[3, 1, 3, 0], [2, 0, 0, 0]]), 5)
-assert_tensor(_counts, "counts of a small batch", shape=(2, 5), dtype=torch.float32)
-assert_close(_counts, torch.tensor([[0.0, 1.0, 0.0, 2.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]]), "counts of a small batch")
-# the baseline trained above on your counts: right on plain reviews (at least 85%), wrong on at least half
-# of the negated ones (measured against the flipped labels), because it cannot see what negates what
-_plain, _negated = test_reviews.subset_mask("plain"), test_reviews.subset_mask("negated")
-assert_accuracy(bow_pred[_plain], test_reviews.labels[_plain], 0.85, "bag of words on plain test reviews")
-assert_accuracy(bow_pred[_negated], 1 - test_reviews.labels[_negated], 0.5,
-                "bag of words gets negated test reviews wrong (accuracy against the flipped labels)")
-### BEGIN HIDDEN TESTS
-_g = torch.Generator().manual_seed(5601)
-for _N, _T, _V in [(5, 9, 7), (30, 4, 40), (1, 20, 3)]:
-    _tok = torch.randint(0, _V, (_N, _T), generator=_g)
-    expect_close(bag_of_words(_tok.clone(), _V), f"counts (N={_N}, T={_T}, V={_V})")
-### END HIDDEN TESTS
-
 # %% nbgrader={"grade": true, "grade_id": "test_subset_accuracies", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
 # predictions 1 0 1 1 against labels 1 1 1 0: right, wrong, right, wrong
 _acc = subset_accuracies(torch.tensor([1, 0, 1, 1]), torch.tensor([1, 1, 1, 0]), ["a", "a", "b", "b"])
@@ -708,18 +803,46 @@ for _name in _names:
     expect_scalar(_acc.get(_name), f"subset {_name} (hidden)")
 ### END HIDDEN TESTS
 
+# %%
+x_train, len_train = pad_batch(labkit.text.encode_texts(train_reviews.texts, vocab))
+x_test, len_test = pad_batch(labkit.text.encode_texts(test_reviews.texts, vocab))
+bow = LogisticRegression(max_iter=2000).fit(bag_of_words(x_train, len(vocab)).numpy(), train_reviews.labels.numpy())
+bow_pred = torch.from_numpy(bow.predict(bag_of_words(x_test, len(vocab)).numpy()))
+bow_acc = subset_accuracies(bow_pred, test_reviews.labels, test_reviews.subsets)
+print("bag of words:", {k: round(float(v), 3) for k, v in bow_acc.items()})
+print("expected: plain ≥ 0.85 (the sentiment word decides), negated ≤ 0.5 (worse than a coin: the negation is not seen)")
+
+# %% nbgrader={"grade": true, "grade_id": "test_bag_of_words", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
+_counts = bag_of_words(torch.tensor([[3, 1, 3, 0], [2, 0, 0, 0]]), 5)
+assert_tensor(_counts, "counts of a small batch", shape=(2, 5), dtype=torch.float32)
+assert_close(_counts, torch.tensor([[0.0, 1.0, 0.0, 2.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]]), "counts of a small batch")
+# the baseline trained above on your counts: right on plain reviews (at least 85%), wrong on at least half
+# of the negated ones (measured against the flipped labels), because it cannot see what negates what
+_plain, _negated = test_reviews.subset_mask("plain"), test_reviews.subset_mask("negated")
+assert_accuracy(bow_pred[_plain], test_reviews.labels[_plain], 0.85, "bag of words on plain test reviews")
+assert_accuracy(bow_pred[_negated], 1 - test_reviews.labels[_negated], 0.5,
+                "bag of words gets negated test reviews wrong (accuracy against the flipped labels)")
+### BEGIN HIDDEN TESTS
+_g = torch.Generator().manual_seed(5601)
+for _N, _T, _V in [(5, 9, 7), (30, 4, 40), (1, 20, 3)]:
+    _tok = torch.randint(0, _V, (_N, _T), generator=_g)
+    expect_close(bag_of_words(_tok.clone(), _V), f"counts (N={_N}, T={_T}, V={_V})")
+### END HIDDEN TESTS
+
 # %% [markdown]
 # ### A recurrent classifier
 #
 # Now a model that reads in order: embed the tokens (`nn.Embedding` turns each token id into a learned vector),
-# run `nn.RNN` or `nn.LSTM` (`batch_first=True`) and classify with an `nn.Linear` from the hidden state **at each
+# run `nn.RNN` or `nn.LSTM` (`batch_first=True`) and classify with an `nn.Linear` from the hidden state `h` **at each
 # review's last real token** — not at the last padded position, where the network would have read a string of
-# `<pad>`s. Compute the lengths from the tokens (`tokens != 0`) and either *pack* the batch with
+# `<pad>`s, and for the LSTM not from its cell state `c` (the LSTM returns both as `(h_n, c_n)`; `h` is what it
+# shows, `c` its internal memory). Compute the lengths from the tokens (`tokens != 0`) and either *pack* the batch with
 # `torch.nn.utils.rnn.pack_padded_sequence(..., enforce_sorted=False)` (a packed batch tells the RNN where each
 # sequence ends, so its final `h_n` is the state at each true end) or gather the right time step from the output.
 # The same class serves the memory probe. The check works with any initialisation and any layer names: padding must
-# not change the logits, a review must get the same logits alone as in a batch, and changing a review's last real
-# token must change its logits.
+# not change the logits, a review must get the same logits alone as in a batch, changing a review's last real
+# token must change its logits, and with the LSTM's output gates closed (so `h = o ⊙ tanh(c) = 0` while `c` is not)
+# every review must get the same logits.
 
 # %% nbgrader={"grade": false, "grade_id": "sequence_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class SequenceClassifier(nn.Module):
@@ -783,6 +906,17 @@ def check_classifier(cell, B, V, C, seed, label, hidden=False):
         last[torch.arange(B), lens - 1] = 1 + last[torch.arange(B), lens - 1] % (V - 1)
         moved = ((model(last) - logits).abs().amax(dim=1) > 1e-6).tolist()
         same(moved, [True] * B, f"logits change when each review's last real token changes ({label})")
+        lstm = next((m for m in model.modules() if type(m) is nn.LSTM), None)
+        if lstm is not None and lstm.bias:
+            # the read-out must see h = o ⊙ tanh(c), not the cell state c: close every output gate (its bias, the
+            # 4th chunk in the gate order i, f, g, o, set to -100, so o = σ(-100) ≈ 0). Then h = 0 at every step and
+            # every review gets the same logits (those of a zero state), while c still depends on the review.
+            for name, p in lstm.named_parameters():
+                if name.startswith("bias_ih"):
+                    p[3 * lstm.hidden_size:].fill_(-100.0)
+            closed = model(tokens)
+            same(closed - closed[:1], zero, f"logits with the LSTM's output gates closed (h = 0) minus those of the "
+                 f"first review: the read-out must use h_n, not c_n ({label})")
 
 
 check_classifier("lstm", B=4, V=20, C=2, seed=0, label="lstm, B=4, 2 classes")
@@ -814,7 +948,10 @@ print(f"test accuracy {'':3s}{'overall':>9s}{'plain':>9s}{'negated':>9s}")
 for name, acc in (("bag of words", bow_acc), ("LSTM", lstm_acc)):
     print(f"{name:17s}{acc['overall']:9.3f}{acc['plain']:9.3f}{acc['negated']:9.3f}")
 print("the LSTM should reach ≥ 0.95 overall and on negated reviews (checked below)")
-labkit.plotting.plot_history(history, title="LSTM on reviews");
+ax = labkit.plotting.plot_history(history, title="LSTM on reviews (training loss per epoch)")
+ax.axhline(math.log(2), ls=":", c="gray", label="chance (ln 2: guessing between 2 classes)")
+ax.set(ylabel="cross-entropy loss (nats)")
+ax.legend();
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_sentiment_accuracy", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
@@ -844,9 +981,9 @@ assert_accuracy(_logits[_neg], _labels[_neg], 0.95, "LSTM accuracy on fresh nega
 # %% [markdown]
 # ## 5. How far back can they remember?
 #
-# `labkit.sequences.memory_probe(n, distance)` makes sequences whose label is the *first* token (one of 4 classes),
-# followed by `distance` random distractor tokens; the model must carry it across `distance` steps. (We add 1 to
-# every id so that 0 stays free for padding.) Train your `SequenceClassifier` with each cell for 6 epochs per
+# Back to the memory probe of section 3: `labkit.sequences.memory_probe(n, distance)` makes sequences whose label
+# is the *first* token (one of 4 classes), followed by `distance` random distractor tokens; the model must carry it
+# across `distance` steps. (We add 1 to every id so that 0 stays free for padding.) Train your `SequenceClassifier` with each cell for 6 epochs per
 # distance. The LSTM gets a forget-gate bias of 3, the same trick as in section 3. Chance level is 0.25 (4 classes);
 # an accuracy near 1 means the model remembered the first token.
 
@@ -863,7 +1000,7 @@ def probe_accuracy(cell: str, distance: int, seed: int = 0, epochs: int = 6) -> 
                     p[32:64].fill_(3.0)  # the forget gate's chunk (gate order i, f, g, o)
     loader = labkit.make_loader(torch.utils.data.TensorDataset(x_tr + 1, y_tr), batch_size=50, seed=seed)
     labkit.fit(model, loader, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=1e-2), epochs=epochs,
-               device=device, desc=f"{cell} T={distance}")
+               device=device, desc=f"{cell}, distance {distance}")
     model.eval()
     with torch.no_grad():
         return labkit.training.accuracy(model((x_te + 1).to(device)), y_te)
@@ -871,14 +1008,18 @@ def probe_accuracy(cell: str, distance: int, seed: int = 0, epochs: int = 6) -> 
 distances = [5, 10, 20, 40]
 memory_curves = {cell: [probe_accuracy(cell, d) for d in distances] for cell in ("rnn", "lstm")}
 print("test accuracy per distance (chance 0.25, perfect memory 1.0)")
-print("distance T:", distances)
+print("distance:  ", distances)
 for cell, accs in memory_curves.items():
     print(f"{cell:5s}", [round(a, 3) for a in accs])
-ax = plt.subplots(figsize=(5, 3.5))[1]
-for cell, accs in memory_curves.items():
-    ax.plot(distances, accs, marker="o", label=cell.upper())
-ax.axhline(0.25, ls=":", c="gray", label="chance")
-ax.set(xlabel="distance T", ylabel="test accuracy", title="Long-range memory probe", xscale="log")
+ax = labkit.plotting.plot_curves({cell.upper(): accs for cell, accs in memory_curves.items()}, x=distances,
+                                 xlabel="distance (distractor tokens between the first token and the end)",
+                                 ylabel="test accuracy", title="Long-range memory probe")
+for line in ax.get_lines():
+    line.set_marker("o")
+ax.axhline(0.25, ls=":", c="gray", label="chance (0.25)")
+ax.axhline(1.0, ls="--", c="gray", label="perfect memory (1.0)")
+ax.set(xscale="log", xticks=distances, xticklabels=[str(d) for d in distances], ylim=(0, 1.05))
+ax.minorticks_off()
 ax.legend();
 
 
@@ -943,8 +1084,6 @@ expect_close(temperature_softmax(torch.tensor([[-3000.0, -2990.0, -2995.0]]), 0.
 # cost `ln V`.
 
 # %%
-import math
-
 class CharLM(nn.Module):
     def __init__(self, n_chars: int, hidden: int = 64):
         super().__init__()
@@ -975,6 +1114,10 @@ for step in labkit.training.progress(range(250), desc="char LM"):
 print(f"character cross-entropy: step 1 {char_losses[0]:.2f} nats, mean of the last 20 steps "
       f"{sum(char_losses[-20:]) / 20:.2f} nats (uniform guessing among {len(corpus.itos)} characters: "
       f"ln {len(corpus.itos)} = {math.log(len(corpus.itos)):.2f} nats; lower is better)")
+ax = labkit.plotting.plot_curves({"character LM": char_losses}, xlabel="Adam step", ylabel="cross-entropy (nats)",
+                                 title="character-level LSTM, training loss", start=1)
+ax.axhline(math.log(len(corpus.itos)), ls=":", c="gray", label=f"uniform guessing (ln {len(corpus.itos)})")
+ax.legend()
 
 
 @torch.no_grad()

@@ -47,6 +47,19 @@ MUTANTS = [
            "second bias b_hh forgotten (invisible with bias=False)"),
     Mutant("lstm_cell", "h_new = o * torch.tanh(c_new)", "h_new = o * torch.tanh(c)", ("test_lstm_cell",),
            "h computed from the previous cell state"),
+    # --- state_jacobian
+    Mutant("state_jacobian", "J = ((1 - s[k] ** 2)[:, None] * W) @ J", "J = J @ ((1 - s[k] ** 2)[:, None] * W)",
+           ("test_state_jacobian",), "Jacobians multiplied in the wrong order (the earliest step on the left)"),
+    Mutant("state_jacobian", "(1 - s[k] ** 2)[:, None] * W", "(1 - s[k] ** 2)[None, :] * W", ("test_state_jacobian",),
+           "tanh' factor on the wrong side: W diag(1 - s_k^2) instead of diag(1 - s_k^2) W"),
+    Mutant("state_jacobian", "(1 - s[k] ** 2)[:, None] * W", "(1 - s[k] ** 2)[:, None] * W.T", ("test_state_jacobian",),
+           "transposed Jacobian (entry (i, j) taken as ds_{k-1}[i] / ds_k[j])"),
+    Mutant("state_jacobian", "(1 - s[k] ** 2)", "(1 - torch.tanh(s[k]) ** 2)", ("test_state_jacobian",),
+           "tanh' evaluated at the state s_k instead of at a_k (tanh applied twice)"),
+    Mutant("state_jacobian", "(1 - s[k] ** 2)", "(1 - s[k - 1] ** 2)", ("test_state_jacobian",),
+           "derivative taken at the previous state s_{k-1} instead of s_k"),
+    Mutant("state_jacobian", "J = ((1 - s[k] ** 2)[:, None] * W) @ J", "J = W @ J", ("test_state_jacobian",),
+           "tanh' forgotten: a product of W alone, as if the RNN were linear"),
     # --- state_gradient_norms
     Mutant("state_gradient_norms", "torch.stack([g.norm() for g in grads])", "torch.stack([g.norm() for g in grads[::-1]])",
            ("test_state_gradient_norms",), "norms listed from the loss backwards"),
@@ -133,6 +146,8 @@ MUTANTS = [
            ("test_sequence_classifier",), "ignores cell= and always builds an LSTM"),
     Mutant("sequence_classifier", "lengths = (tokens != 0).sum(dim=1)", "lengths = (tokens != 0).sum(dim=1) - 1",
            ("test_sequence_classifier",), "off by one: stops before each review's last token"),
+    Mutant("sequence_classifier", "            h_n = h_n[0]\n", "            h_n = h_n[1]\n", ("test_sequence_classifier",),
+           "LSTM: classifies from the cell state c_n instead of the hidden state h_n"),
     # --- temperature_softmax
     Mutant("temperature_softmax", "    z = z - z.max(dim=-1, keepdim=True).values\n", "",
            ("test_temperature_softmax",), "softmax without max-subtraction overflows"),
@@ -167,6 +182,19 @@ ALTERNATIVES = [
                 "    return torch.stack([h_.grad.norm() for h_ in hs])\n", "backward() with retain_grad instead of autograd.grad"),
     Alternative("state_gradient_norms", "torch.stack([g.norm() for g in grads])",
                 "torch.stack([torch.linalg.vector_norm(g.flatten()) for g in grads])", "linalg.vector_norm on the flattened gradient"),
+    Alternative("state_gradient_norms", "    grads = torch.autograd.grad(hs[-1].sum(), hs)\n",
+                "    grads = [torch.autograd.grad(hs[-1].sum(), h_, retain_graph=True)[0] for h_ in hs]\n",
+                "T separate autograd.grad calls, one per state (same numbers, T backward passes)"),
+    Alternative("state_jacobian", "    J = torch.eye(W.shape[0], dtype=W.dtype)\n    for k in range(s.shape[0]):\n"
+                "        J = ((1 - s[k] ** 2)[:, None] * W) @ J\n",
+                "    J = torch.eye(W.shape[0], dtype=W.dtype)\n    for k in reversed(range(s.shape[0])):\n"
+                "        J = J @ torch.diag(1 - s[k] ** 2) @ W\n",
+                "backwards from the last step, as backpropagation does, with an explicit diag matrix"),
+    Alternative("state_jacobian", "    J = torch.eye(W.shape[0], dtype=W.dtype)\n    for k in range(s.shape[0]):\n"
+                "        J = ((1 - s[k] ** 2)[:, None] * W) @ J\n",
+                "    steps = [torch.einsum('i,ij->ij', 1 - s_k ** 2, W) for s_k in s]\n"
+                "    J = torch.linalg.multi_dot(steps[::-1]) if len(steps) > 1 else steps[0]\n",
+                "every step's Jacobian with einsum, multiplied with multi_dot"),
     Alternative("clip_gradients", _CLIP_BODY,
                 "    grads = [p.grad for p in parameters if p.grad is not None]\n"
                 "    total = float(torch.cat([g.flatten() for g in grads]).norm()) if grads else 0.0\n"
