@@ -27,6 +27,40 @@ MUTANTS = [
            "trains the encoder's own layer instead of a copy"),
     Mutant("rater", "targets = stars - 1", "targets = stars", ("test_rater_accuracy",),
            "stars 1..5 used as class ids 0..4"),
+    Mutant("confusion", """    matrix = torch.zeros(n_classes, n_classes, dtype=torch.int64)
+    for p, t in zip(predicted.tolist(), true.tolist()):
+        matrix[t, p] += 1
+    return matrix
+    ### END SOLUTION""", """    return torch.as_tensor(confusion_matrix(true.numpy(), predicted.numpy(), labels=list(range(n_classes))))
+    ### END SOLUTION
+
+
+from sklearn.metrics import confusion_matrix""", ("test_confusion",),
+           "scikit-learn's confusion_matrix imported at the cell level and called by its bare name"),
+    Mutant("tfidf_by_hand", "df = (counts > 0).sum(dim=0).to(torch.float64)", "df = (counts > 0).sum(dim=0).to(torch.float32)",
+           ("test_idf",), "idf in float32 where float64 is promised"),
+    Mutant("recall_at_k", "return total / len(relevant)", "return torch.tensor(total / len(relevant))", ("test_recall",),
+           "recall@k as a 0-d tensor where a Python float is promised"),
+    Mutant("keyword_search", "return top_k(cosine_similarity(q, d), k)", "return cosine_similarity(q, d).topk(k, dim=1)",
+           ("test_keyword_search",), "returns torch.topk's (values, indices) pair instead of the indices"),
+    Mutant("tfidf_lr", "vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)",
+           "vectorizer = TfidfVectorizer()", ("test_tfidf_lr",), "ignores the prescribed vectorizer settings"),
+    Mutant("tfidf_lr", "LogisticRegression(C=10.0, max_iter=1000).fit(x_train", "LogisticRegression().fit(x_train",
+           ("test_tfidf_lr",), "ignores the prescribed regularisation (C=1 by default)"),
+    Mutant("tfidf_lr", "return torch.from_numpy(classifier.predict_proba(vectorizer.transform(test_texts)))",
+           "return torch.from_numpy(classifier.predict_proba(vectorizer.transform(test_texts))).float()",
+           ("test_tfidf_lr",), "probabilities in float32 where float64 is promised"),
+    Mutant("rater", "        model.train()\n        order = torch.randperm(len(hidden), generator=generator)",
+           "        model.train()\n        generator = torch.Generator().manual_seed(seed)\n"
+           "        order = torch.randperm(len(hidden), generator=generator)",
+           ("test_rater_accuracy",), "re-seeds the generator every epoch (the same order in every epoch)"),
+    Mutant("rater", "            total += loss.item() * len(rows)\n        losses.append(total / len(hidden))",
+           "            total += loss.item()\n        losses.append(total / -(-len(hidden) // batch_size))",
+           ("test_rater_accuracy",), "epoch loss as the mean over mini-batches instead of over examples"),
+    Mutant("rater", "    model.train(False)  # evaluation mode\n", "", ("test_rater_accuracy",),
+           "leaves the model in training mode (dropout on when it predicts)"),
+    Mutant("rater", "total += loss.item() * len(rows)", "total += loss.detach() * len(rows)", ("test_rater_accuracy",),
+           "epoch losses as tensors instead of Python floats"),
     Mutant("confusion", "matrix[t, p] += 1", "matrix[p, t] += 1", ("test_confusion",), "transposed confusion matrix"),
     Mutant("predict_stars", "return logits.argmax(dim=1) + 1", "return logits.argmax(dim=1)", ("test_leaderboard",),
            "class ids 0..4 instead of stars 1..5"),
@@ -48,4 +82,11 @@ ALTERNATIVES = [
     Alternative("confusion", "for p, t in zip(predicted.tolist(), true.tolist()):\n        matrix[t, p] += 1",
                 "matrix += torch.bincount(true * n_classes + predicted, minlength=n_classes * n_classes)"
                 ".reshape(n_classes, n_classes)", "bincount"),
+    Alternative("rater", "            width = int(mask[rows].sum(dim=1).max())  # no work on columns that are padding in the whole batch\n"
+                "            logits = model(hidden[rows, :width].to(device), mask[rows, :width].to(device))",
+                "            logits = model(hidden[rows].to(device), mask[rows].to(device))",
+                "no trimming of the padding columns (slower, same numbers)"),
+    Alternative("rater", "    model.train(False)  # evaluation mode", "    model.eval()", "model.eval()"),
+    Alternative("sklearn_tfidf", 'token_pattern=r"\\S+", ', 'token_pattern=r"(?u)\\b\\w+\\b", ',
+                "a token pattern that keeps one-letter words"),
 ]
