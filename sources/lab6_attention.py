@@ -450,7 +450,8 @@ def _check_multihead(n, length, e, h, gen, mask=None, what="", hidden=False):
                          need_weights=True, average_attn_weights=False)
     _with_hint(lambda: assert_close(weights, w_ref.detach(), f"multi-head weights (every head) {what}", atol=1e-5, rtol=1e-4),
                "the attention weights (N, H, L, L) differ, so the output cannot be right either: look at the projections "
-               "of Q and K, how they are split into heads (step 2) and the mask")
+               "of Q and K, how they are split into heads (step 2), the mask, and that forward returns every head's "
+               "weights (not their mean)")
     _with_hint(lambda: assert_close(out, out_ref.detach(), f"multi-head output {what}", atol=1e-5, rtol=1e-4),
                "the weights of every head are right: look at what follows them — the values, the merge of the heads "
                "back to (N, L, E) (step 4) and out_proj")
