@@ -5,7 +5,8 @@ visible part and its hidden part (as when answers are recorded), in a plain kern
 ``LABKIT_JUDGE=1``. Then, for each mutant or alternative, the changed solution cell runs, then
 the code cells from there up to the last test cell it concerns (so globals built in between see
 the change too), and the reference is restored (its solution cell and the non-test cells of the
-span run again). Each change is therefore judged against the reference of every other exercise,
+span run again; between two changes of the same cell the second change does that itself). Each
+change is therefore judged against the reference of every other exercise,
 so the points it costs follow the exercise at fault.
 
 For each test cell of a span the probe records:
@@ -122,6 +123,7 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
         where.setdefault(_gid(cell), []).append(i)
     probes = []
     changes = [("mutant", i, m) for i, m in enumerate(mutants)] + [("alt", i, a) for i, a in enumerate(alternatives)]
+    planned = []
     for kind, i, change in changes:
         if change.cell not in solutions or change.old not in solutions[change.cell]:
             raise ValueError(f"{lab}: {kind} {i} ({change.why}): text not found in solution cell {change.cell!r}")
@@ -132,10 +134,18 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
             later = [j for j, c in enumerate(base) if j > start and c.cell_type == "code"
                      and c.metadata.get("nbgrader", {}).get("solution") and not is_test_cell(c)]
             stop = (later[0] - 1) if later else len(base) - 1
+        planned.append((start, stop, kind, i, change))
+    # Run the changes of one cell shortest span first: the next change of the same cell re-runs
+    # that cell and a span covering this one, so the restore in between can be skipped (the
+    # suite's longest part; results are keyed by (kind, i), so the order does not matter).
+    planned.sort(key=lambda p: (p[0], p[1]))
+    for n, (start, stop, kind, i, change) in enumerate(planned):
         span = _span(base, start, stop)
         probes.append(_tagged(solutions[change.cell].replace(change.old, change.new),
                               base[start].metadata, [kind, i, "change"]))
         probes += [_tagged(c.source, c.metadata, [kind, i, "span"]) for c in span]
+        if n + 1 < len(planned) and planned[n + 1][0] == start:
+            continue  # the next change overwrites this one (same cell, span at least as long)
         probes.append(_tagged(solutions[change.cell], base[start].metadata, [kind, i, "restore"]))
         probes += [_tagged(c.source, c.metadata, [kind, i, "restore"]) for c in span if not is_test_cell(c)]
     nb.cells = base + probes
