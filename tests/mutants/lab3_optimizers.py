@@ -14,6 +14,8 @@ MUTANTS = [
            "float32 iterates where float64 is asked"),
     Mutant("quadratic_gd", "return torch.tensor(xs, dtype=torch.float64)", "return torch.tensor(xs[1:], dtype=torch.float64)",
            ("test_quadratic_gd",), "x_0 left out of the iterates"),
+    Mutant("quadratic_gd", "abs(1 - 2 * lr * curvature) < 1", "0 < lr < 2 / curvature", ("test_quadratic_gd",),
+           "the bound η < 2/a (the factor 2 of the gradient forgotten): 1/a ≤ η < 2/a counted as converging"),
     # 2a. SGD and momentum
     Mutant("sgd", 'state["v"] = self.momentum * state["v"] - self.lr * g',
            'state["v"] = self.momentum * state["v"] - (1 - self.momentum) * self.lr * g', ("test_sgd",),
@@ -42,6 +44,8 @@ MUTANTS = [
            '        G = AdaGrad.sums.setdefault(tuple(p.shape), torch.zeros_like(p))\n        G += g * g\n'
            '        p -= self.lr * g / (G.sqrt() + self.eps)', ("test_adagrad",),
            "sums kept on the class, keyed by shape: a fresh optimizer does not start from zero"),
+    Mutant("adagrad", 'state["G"] = torch.zeros_like(p)', 'state["G"] = torch.zeros(p.shape)', ("test_adagrad",),
+           "state created in float32 (torch.zeros(p.shape)) and summed in place: digits lost, still within 1e-5 of torch.optim"),
     # 2c. RMSProp
     Mutant("rmsprop", 'p -= self.lr * g / (state["E"].sqrt() + self.eps)',
            'p -= self.lr * g / (state["E"] + self.eps).sqrt()', ("test_rmsprop",), "ε inside the square root"),
@@ -83,6 +87,13 @@ MUTANTS = [
            '        m_hat = self.beta1 * state["m"] + (1 - self.beta1) * g\n'
            '        v_hat = self.beta2 * state["v"] + (1 - self.beta2) * g * g', ("test_adam", "test_adam_bias_correction"),
            "moments not stored back in state"),
+    Mutant("adam", '            state["m"] = torch.zeros_like(p)\n            state["v"] = torch.zeros_like(p)\n'
+           '        state["m"] = self.beta1 * state["m"] + (1 - self.beta1) * g\n'
+           '        state["v"] = self.beta2 * state["v"] + (1 - self.beta2) * g * g',
+           '            state["m"] = torch.zeros(p.shape)\n            state["v"] = torch.zeros(p.shape)\n'
+           '        state["m"].mul_(self.beta1).add_((1 - self.beta1) * g)\n'
+           '        state["v"].mul_(self.beta2).add_((1 - self.beta2) * g * g)', ("test_adam",),
+           "moments kept in float32 (torch.zeros(p.shape), updated in place): still within 1e-5 of torch.optim"),
     # 5. gradient noise
     Mutant("gradient_noise", "    model.zero_grad()\n", "", ("test_flat_gradient",),
            "forgot to zero the gradients: they accumulate across calls"),
@@ -111,6 +122,9 @@ MUTANTS = [
     Mutant("schedule", "return base_lr * 0.5 * (1 + math.cos(math.pi * progress))",
            "return base_lr * 0.5 * (1 + torch.cos(torch.tensor(math.pi * progress)))", ("test_schedule",),
            "returns a 0-d tensor where a Python float is promised"),
+    Mutant("schedule", "return base_lr * 0.5 * (1 + math.cos(math.pi * progress))",
+           "return torch.tensor(base_lr * 0.5 * (1 + math.cos(math.pi * progress)), dtype=torch.float64)", ("test_schedule",),
+           "a float64 tensor in the cosine branch (right values; the warm-up branch returns floats)"),
     # 8. searches
     Mutant("grid_random_search", "for values in itertools.product(*(grid[n] for n in names)):",
            "for values in zip(*(grid[n] for n in names)):", ("test_grid_search",),
@@ -145,6 +159,19 @@ MUTANTS = [
            ("test_expected_improvement",), "σ = 0 not handled: where μ = f* the formula gives 0/0"),
     Mutant("bayes_opt", "for k in range(budget):", "for k in range(budget + n_init):", ("test_bayes_opt",),
            "random initial points not counted in the budget"),
+    Mutant("bayes_opt", "gp = fit_gp(np.array(points), np.array(values), seed)\n"
+           "            candidates = rng.uniform(lo, hi, size=(n_candidates, len(names)))\n"
+           "            mu, sd = gp.predict(candidates, return_std=True)",
+           "gp = fit_gp(10 ** np.array(points), np.array(values), seed)\n"
+           "            candidates = rng.uniform(lo, hi, size=(n_candidates, len(names)))\n"
+           "            mu, sd = gp.predict(10 ** candidates, return_std=True)", ("test_bayes_opt",),
+           "GP fitted in linear coordinates instead of log10: the bowl is squeezed into a corner"),
+    Mutant("bayes_opt", "u = candidates[int(ei.argmax())]", "u = candidates[int(ei.argmin())]", ("test_bayes_opt",),
+           "evaluates the candidate with the lowest expected improvement"),
+    Mutant("mcq_answers", '"q1": "b"', '"q1": "a"', ("test_mcq_q1",), "q1: 1/B without the (N − B)/(N − 1) factor",
+           hidden_only=True),
+    Mutant("mcq_answers", '"q3": "b"', '"q3": "a"', ("test_mcq_q3",), "q3: the constant-η equivalence applied to a schedule",
+           hidden_only=True),
     Mutant("mcq_answers", '"q2": "c"', '"q2": "a"', ("test_mcq_q2",), "wrong multiple-choice answer", hidden_only=True),
 ]
 
@@ -199,6 +226,9 @@ ALTERNATIVES = [
                 "        config = {n: min(max(float(10 ** row[i]), bounds[n][0]), bounds[n][1]) for i, n in enumerate(names)}\n"
                 "        trials.append((config, float(objective(config))))",
                 "all samples drawn at once with a torch generator (other random numbers, still log-uniform)"),
+    Alternative("bayes_opt", "candidates = rng.uniform(lo, hi, size=(n_candidates, len(names)))",
+                "candidates = lo + (hi - lo) * np.random.default_rng(seed + 1000 * k).random((n_candidates, len(names)))",
+                "candidates from a fresh generator per step (other random points; the best-value check must allow them)"),
     Alternative("bayes_opt", "    normal = torch.distributions.Normal(torch.zeros((), dtype=mu.dtype), torch.ones((), dtype=mu.dtype))\n"
                 "    ei = improvement * normal.cdf(z) + sigma * normal.log_prob(z).exp()",
                 "    cdf = 0.5 * torch.erfc(-z / math.sqrt(2))\n    pdf = torch.exp(-0.5 * z ** 2) / math.sqrt(2 * math.pi)\n"
