@@ -211,6 +211,10 @@ class Course:
             "SafeExecute.notebook_timeout": limits.notebook_timeout_s,
             "SafeExecute.max_output_bytes": limits.max_output_bytes,
             "SafeExecute.keep_files": lab_files,
+            # Kill the kernel once the last cell has run instead of asking it to exit: a graceful
+            # exit tears down torch and matplotlib for 1.4-2.6 s of CPU per submission (measured,
+            # see docs/benchmarks.md), and nothing is read from the kernel after the last cell.
+            "SafeExecute.shutdown_kernel": "immediate",
             "SandboxedKernelManager.sandbox": not self.unsandboxed,
             "SandboxedKernelManager.memory_limit": limits.memory_bytes,
             "SandboxedKernelManager.max_processes": limits.max_processes,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from autograde import exports, leaderboard, pipeline, similarity_html
+from autograde import exports, gradebooks, leaderboard, pipeline, similarity_html
 from autograde.course import Course
 
 CELL_CSV_HEADER = ["lab", "student", "cell", "kind", "score", "max_score", "needs_manual_grade"]
@@ -274,7 +274,7 @@ def build(course: Course, labs: Iterable[str] | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.png"):  # no stale figures of a lab that has none now
         old.unlink()
-    has_gradebook = course.gradebook_path.exists()
+    has_gradebook = gradebooks.exists(course)  # SQLite file or PostgreSQL tables
     rows = exports.cell_rows(course) if has_gradebook else []
     exports._atomic_csv(out / "grades_by_cell.csv", CELL_CSV_HEADER, rows)
     graded = pipeline.graded_submissions(course, labs)

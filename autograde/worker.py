@@ -32,10 +32,6 @@ def execute_in_course(root: Path, lab: str, student: str, limits: GradingLimits,
                     limits=limits, unsandboxed=unsandboxed)
     overrides = course.grading_config()
     overrides["Autograde.autograde_preprocessors"] = [SafeExecute]  # scoring happens in the writer
-    # Kill the kernel once the last cell has run instead of asking it to exit: a graceful
-    # exit tears down torch and matplotlib for 1.4-2.6 s of CPU per submission (measured, see
-    # docs/benchmarks.md), and nothing is read from the kernel after the last cell.
-    overrides["SafeExecute.shutdown_kernel"] = "immediate"
     api = make_api(course, overrides)
     outcome = api.autograde(lab, student, force=True, create=True)
     return bool(outcome.get("success")), (outcome.get("log") or "") + (outcome.get("error") or "")
