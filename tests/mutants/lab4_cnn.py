@@ -35,6 +35,9 @@ MUTANTS = [
            ("test_conv2d_loops",), "F.pad with two numbers pads the width only"),
     Mutant("conv2d_loops", "out = torch.zeros(n, f, h_out, w_out, dtype=x.dtype)", "out = torch.zeros(n, f, h_out, w_out)",
            ("test_conv2d_loops",), "float32 output for a float64 input (dtype forgotten)"),
+    Mutant("conv2d_loops", "(patch.unsqueeze(1) * w.unsqueeze(0)).sum(dim=(2, 3, 4))",
+           "(patch.reshape(n, 1, -1) * w.view(1, f, -1)).sum(dim=2)", ("test_conv2d_loops",),
+           ".view on the non-contiguous filters (the check names it and says to use .reshape)"),
     Mutant("conv2d_loops", "    return out\n", "    return F.conv2d(x, w, b, stride=stride, padding=padding)\n",
            ("test_conv2d_loops",), "calls F.conv2d instead of writing the loops"),
     # conv2d_im2col
@@ -115,7 +118,7 @@ MUTANTS = [
     Mutant("residual_block", "nn.Conv2d(channels, channels, 3, padding=1)", "nn.Conv2d(channels, channels, 3, padding=1, bias=False)",
            ("test_residual_block",), "convolutions without bias"),
     # multiple choice: only the judge can tell
-    Mutant("mcq_answers", '"q2": "b"', '"q2": "c"', ("test_mcq_q2",), "wrong multiple-choice answer", hidden_only=True),
+    Mutant("mcq_answers", '"q2": "a"', '"q2": "b"', ("test_mcq_q2",), "wrong multiple-choice answer", hidden_only=True),
     Mutant("mcq_answers", '"q1": "b"', '"q1": "a"', ("test_mcq_q1",), "wrong multiple-choice answer", hidden_only=True),
 ]
 
@@ -142,6 +145,12 @@ ALTERNATIVES = [
                 "    h, w = x.shape[-2:]\n    m = max(abs(dx), abs(dy), 1)\n    padded = F.pad(x, (m, m, m, m))\n"
                 "    return padded[..., m - dy:m - dy + h, m - dx:m - dx + w].clone()\n    out = torch.zeros_like(x)",
                 "pad generously, then crop"),
+    Alternative("shift", "    model.eval()\n    result = []\n",
+                "    was_training = model.training\n    model.eval()\n    result = []\n",
+                "shift_accuracy remembers the model's mode ..."),
+    Alternative("shift", "        result.append(sum(accs) / 4)\n    return result",
+                "        result.append(sum(accs) / 4)\n    model.train(was_training)\n    return result",
+                "... and restores it at the end (the eval-mode check runs it twice)"),
     Alternative("augmentation", "return v2.RandomCrop(28, padding=max_shift)",
                 "return v2.RandomAffine(degrees=0, translate=(max_shift / 28, max_shift / 28))",
                 "RandomAffine with translate only"),
