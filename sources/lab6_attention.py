@@ -788,18 +788,19 @@ print(f"reversal, with positions: token accuracy {token_acc:.3f} (the check asks
 # Where does each output position look? For reversal, output `i` must read input `L − 1 − i`: the attention map
 # should be the **anti-diagonal**. The map has one panel
 # per head; each row is an output position (the query, labelled `position: predicted token`) and each column an
-# input position (the key, labelled `position: token`).
+# input position (the key, from 0 on the left to 9 on the right, labelled by its token).
 
 # %%
 example = x_rev_test[:1]
 with torch.no_grad():
     predicted = reversal_model(example).argmax(-1)[0]
 print("input:    ", example[0].tolist(), "\npredicted:", predicted.tolist())
-# one panel per head; rows: output position i (its predicted token after the colon), columns: input position j (its token)
+# one panel per head; rows: output position i (its predicted token after the colon); columns: input positions 0..9
+# from left to right, labelled by their tokens
 seq_tasks.plot_attention(reversal_model.attention_maps[0][0],
                          query_labels=[f"{i}: {t}" for i, t in enumerate(predicted.tolist())],
-                         key_labels=[f"{j}: {t}" for j, t in enumerate(example[0].tolist())], title="reversal",
-                         xlabel="input position: token (key)", ylabel="output position: predicted token (query)");
+                         key_labels=example[0].tolist(), title="reversal",
+                         xlabel="input positions 0-9, labelled by token (key)", ylabel="output position: predicted token (query)");
 
 # %% [markdown]
 # And the same model **without positional encoding**, trained the same way. It is permutation-equivariant, so
@@ -828,7 +829,7 @@ ax = labkit.plotting.plot_curves({"with positions": reversal_losses, "without po
                                  xlabel="epoch", ylabel="cross-entropy (mean over the epoch)",
                                  title="Reversal: training loss", logy=True)
 ax.axhline(math.log(10), color="gray", linestyle="--", label="chance: ln 10 ≈ 2.30 (uniform over 10 digits)")
-ax.legend();
+ax.legend(loc="lower left");
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_reversal", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
