@@ -847,7 +847,8 @@ print(f"σ² ≈ {sigma2:.3g}; measured / exact formula within a factor {_ratio:
 # good one on these digits gets below 0.3.
 #
 # *Batch sizes and epochs* differ between sections to keep the notebook near a minute: batches of 32 for 4 epochs
-# here and for the schedule, 64 for 6 epochs in section 7, 128 for 2 epochs in section 8's search (27 trainings).
+# here and for the schedule, 64 for 6 epochs in section 7's comparison (32 for 6 epochs in its Adam check), 128 for
+# 2 epochs in section 8's search (27 trainings).
 # The batch size changes which learning rates work (section 8 shows a case), so compare numbers within a section.
 
 # %%
