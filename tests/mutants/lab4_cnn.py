@@ -145,12 +145,16 @@ ALTERNATIVES = [
                 "    h, w = x.shape[-2:]\n    m = max(abs(dx), abs(dy), 1)\n    padded = F.pad(x, (m, m, m, m))\n"
                 "    return padded[..., m - dy:m - dy + h, m - dx:m - dx + w].clone()\n    out = torch.zeros_like(x)",
                 "pad generously, then crop"),
-    Alternative("shift", "    model.eval()\n    result = []\n",
-                "    was_training = model.training\n    model.eval()\n    result = []\n",
-                "shift_accuracy remembers the model's mode ..."),
-    Alternative("shift", "        result.append(sum(accs) / 4)\n    return result",
+    Alternative("shift", "    model.eval()\n    result = []\n    for s in range(max_shift + 1):\n"
+                "        accs = [labkit.training.accuracy(model(shift_images(x, dx, dy).to(device)), y)\n"
+                "                for dx, dy in [(s, 0), (-s, 0), (0, s), (0, -s)]]\n"
+                "        result.append(sum(accs) / 4)\n    return result",
+                "    was_training = model.training\n    model.eval()\n    result = []\n"
+                "    for s in range(max_shift + 1):\n"
+                "        accs = [labkit.training.accuracy(model(shift_images(x, dx, dy).to(device)), y)\n"
+                "                for dx, dy in [(s, 0), (-s, 0), (0, s), (0, -s)]]\n"
                 "        result.append(sum(accs) / 4)\n    model.train(was_training)\n    return result",
-                "... and restores it at the end (the eval-mode check runs it twice)"),
+                "shift_accuracy restores the model's mode at the end (the eval-mode check calls it twice)"),
     Alternative("augmentation", "return v2.RandomCrop(28, padding=max_shift)",
                 "return v2.RandomAffine(degrees=0, translate=(max_shift / 28, max_shift / 28))",
                 "RandomAffine with translate only"),
