@@ -102,7 +102,7 @@ lab: setup
 
 test: setup
 	# one torch thread per notebook kernel: xdist already runs one grading worker per core
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadgroup tests
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadgroup --durations=25 tests
 
 test-fast: setup
 	$(PY) -m pytest -m "not notebook" tests

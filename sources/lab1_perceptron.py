@@ -183,7 +183,7 @@ x_xor, y_xor = labkit.data.logic_gate("XOR")
 _, _, xor_errors = perceptron_train(x_xor, y_xor, max_epochs=100)
 print("mistakes in the last 10 epochs on XOR:", xor_errors[-10:])
 labkit.plotting.plot_curves({"XOR": xor_errors, "AND": perceptron_train(*labkit.data.logic_gate("AND"))[2]},
-                            xlabel="epoch", ylabel="mistakes", title="Perceptron rule: mistakes per epoch");
+                            xlabel="epoch", ylabel="mistakes", title="Perceptron rule: mistakes per epoch", start=1);
 
 
 # %% [markdown]
@@ -546,7 +546,8 @@ with torch.no_grad():
 print(f"final training loss {xor_losses[-1]:.4f}; test accuracy {test_accuracy:.3f} "
       f"({'✓' if test_accuracy >= 1.0 else '✗'} the check below needs 1.000)")
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-labkit.plotting.plot_curves({"train loss": xor_losses}, xlabel="epoch", ylabel="BCE loss", ax=axes[0], logy=True)
+labkit.plotting.plot_curves({"train loss": xor_losses}, xlabel="epoch", ylabel="BCE loss", ax=axes[0], logy=True,
+                            start=1)
 labkit.plotting.plot_decision_boundary(lambda g: torch.sigmoid(xor_model(g)).squeeze(1), x_test, y_test,
                                        title="MLP on noisy XOR (test points)", ax=axes[1]);
 
