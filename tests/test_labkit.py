@@ -310,12 +310,19 @@ def test_by_hand_catches_a_library_function_imported_above_the_function(tmp_path
         "from math import sqrt\nfrom math import sqrt as root\n\n"
         "def bare(x):\n    return sqrt(x)\n\n"
         "def renamed(x):\n    return root(x)\n\n"
-        "def own(x):\n    return x ** 0.5\n")
+        "def own(x):\n    return x ** 0.5\n\n"
+        "def nested(x):\n    f = lambda v: sqrt(v)\n    return f(x)\n\n"
+        "def left_over(x):\n    return sqrt(x)\n    raise NotImplementedError()\n\n"
+        "def stub(x):\n    \"\"\"Docstring.\"\"\"\n    y = x + 1  # given line\n    raise NotImplementedError()\n\n"
+        "class Layer:\n    def __init__(self):\n        self.k = 2\n\n    def forward(self, x):\n        raise NotImplementedError()\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     import student_cell
 
-    for fn in (student_cell.bare, student_cell.renamed):
+    for fn in (student_cell.bare, student_cell.renamed, student_cell.nested, student_cell.left_over):
         with pytest.raises(CheckError, match=r"without sqrt; found \w+ \(math's sqrt\)"):
             checks.by_hand("cell", [fn], forbidden=("sqrt",), name="norm by hand")
     checks.by_hand("cell", [student_cell.own], forbidden=("sqrt",), name="norm by hand")
     assert "✓ norm by hand (own): written by hand" in capsys.readouterr().out
+    for unanswered in (student_cell.stub, student_cell.Layer):  # the released stubs: nothing to say yet
+        checks.by_hand("cell", [unanswered], forbidden=("sqrt",), name="norm by hand")
+    assert capsys.readouterr().out == ""
