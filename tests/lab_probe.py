@@ -45,6 +45,7 @@ PROBE_KEY = "lab_probe"
 class Outcome:
     visible_failed: set[str] = field(default_factory=set)  # test cells whose visible part raised
     judged_failed: dict[str, str] = field(default_factory=dict)  # test cell -> first failing verdict
+    seconds: float = 0.0  # kernel time of the change, its span and the restore after it
 
 
 @dataclass
@@ -164,15 +165,20 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
         recorded.seconds = _reference_seconds(reference_run.cells, time.perf_counter() - start)
         answers_mod.store(course, lab, recorded)
     groups: dict[tuple[str, int], list] = {}
+    seconds: dict[tuple[str, int], float] = {}
     for cell in nb.cells[len(base):]:
         kind, i, role = cell.metadata[PROBE_KEY]
         if role == "span":
             groups.setdefault((kind, i), []).append(cell)
+        seconds[kind, i] = seconds.get((kind, i), 0.0) + _reference_seconds([cell], 0.0)
     reference = _judge(nb.cells[:len(base)], recorded, solutions)
+    reference.seconds = _reference_seconds(nb.cells[:len(base)], 0.0)
 
     def outcome(kind: str, i: int, change) -> Outcome:
         changed = {**solutions, change.cell: solutions[change.cell].replace(change.old, change.new)}
-        return _judge(groups.get((kind, i), []), recorded, changed)
+        judged = _judge(groups.get((kind, i), []), recorded, changed)
+        judged.seconds = seconds.get((kind, i), 0.0)
+        return judged
 
     return Probe(reference, [outcome("mutant", i, m) for i, m in enumerate(mutants)],
                  [outcome("alt", i, a) for i, a in enumerate(alternatives)])
