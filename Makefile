@@ -100,9 +100,13 @@ STUDENT_JUPYTER := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter_student$${JUPYTER_CONF
 lab: setup
 	$(STUDENT_JUPYTER) $(VENV)/bin/jupyter lab --notebook-dir=labs $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# One test worker more than cores: part of the suite waits on servers, browsers and subprocesses
+# (the hub, JupyterLab, Dask, PostgreSQL), and the extra worker keeps the cores busy meanwhile.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+
 test: setup
-	# one torch thread per notebook kernel: xdist already runs one grading worker per core
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadgroup --durations=25 tests
+	# one torch thread per notebook kernel: the workers already share the cores
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 tests
 
 test-fast: setup
 	$(PY) -m pytest -m "not notebook" tests
