@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,8 +91,8 @@ def _judge(cells: list, recorded, solutions: dict[str, str]) -> Outcome:
     return outcome
 
 
-def _reference_seconds(cells: list, fallback: float) -> float:
-    """Seconds from the first cell's start to the last cell's end (nbclient's timestamps)."""
+def _seconds(cells: list) -> float:
+    """Seconds from the first code cell's start to the last one's end (nbclient's timestamps; 0 without)."""
     from datetime import datetime
 
     stamps = [c.metadata.get("execution", {}) for c in cells if c.cell_type == "code"]
@@ -102,7 +101,7 @@ def _reference_seconds(cells: list, fallback: float) -> float:
         last = datetime.fromisoformat(stamps[-1]["shell.execute_reply"].replace("Z", "+00:00"))
         return (last - first).total_seconds()
     except (IndexError, KeyError, ValueError):
-        return fallback
+        return 0.0
 
 
 def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeout: int = 600,
@@ -154,15 +153,15 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
         answers_mod.copy_lab_files(course, lab, Path(tmp))
         client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
                                 resources={"metadata": {"path": tmp}})
-        start = time.perf_counter()
         client.execute(env={**os.environ, "LABKIT_JUDGE": "1"})
+    reference_seconds = _seconds(nb.cells[:len(base)])
     if record_as is not None:
         # The reference part is exactly what `make release` runs (the split source, one thread,
         # LABKIT_JUDGE=1), so the suite records each lab's answers here instead of running the
-        # solution a second time; tests/test_judge.py checks a sandboxed recording agrees.
+        # solution a second time; tests/test_recording.py checks a sandboxed recording agrees.
         reference_run = nbformat.from_dict({**nb, "cells": nb.cells[:len(base)]})
         recorded = answers_mod.collect(reference_run, lab, record_as)
-        recorded.seconds = _reference_seconds(reference_run.cells, time.perf_counter() - start)
+        recorded.seconds = reference_seconds
         answers_mod.store(course, lab, recorded)
     groups: dict[tuple[str, int], list] = {}
     seconds: dict[tuple[str, int], float] = {}
@@ -170,9 +169,9 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
         kind, i, role = cell.metadata[PROBE_KEY]
         if role == "span":
             groups.setdefault((kind, i), []).append(cell)
-        seconds[kind, i] = seconds.get((kind, i), 0.0) + _reference_seconds([cell], 0.0)
+        seconds[kind, i] = seconds.get((kind, i), 0.0) + _seconds([cell])
     reference = _judge(nb.cells[:len(base)], recorded, solutions)
-    reference.seconds = _reference_seconds(nb.cells[:len(base)], 0.0)
+    reference.seconds = reference_seconds
 
     def outcome(kind: str, i: int, change) -> Outcome:
         changed = {**solutions, change.cell: solutions[change.cell].replace(change.old, change.new)}

@@ -145,19 +145,20 @@ def test_visible_checks_catch_most_mistakes(graded_lab, record_property, capsys)
     caught = [bool(o.visible_failed) for _, o in pairs]
     share = sum(caught) / len(caught)
     missed = [f"{m.cell}: {m.why or m.new}" for (m, _), c in zip(pairs, caught) if not c]
+    alternatives = len(load_mutants(lab, "ALTERNATIVES"))
     record_property("visible_catch_share", share)
     # xdist hides what a worker prints: the shares also go to artifacts/ (one file per lab)
     out = REPO_ROOT / "artifacts" / "visible_catch"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{lab}.json").write_text(json.dumps({
         "lab": lab, "visible_caught": sum(caught), "mutants_with_visible_checks": len(caught),
-        "hidden_only": len(mutants) - len(pairs), "alternatives": len(load_mutants(lab, "ALTERNATIVES")),
+        "hidden_only": len(mutants) - len(pairs), "alternatives": alternatives,
         "missed": missed, "probe_seconds": round(graded_lab.probe.reference.seconds + sum(
             o.seconds for o in graded_lab.probe.mutants + graded_lab.probe.alternatives), 1)}, indent=1))
     with capsys.disabled():
         print(f"\n{lab}: visible checks catch {sum(caught)}/{len(caught)} mutants ({share:.0%}); "
               f"{len(mutants) - len(pairs)} more are hidden-only by design (e.g. multiple choice); "
-              f"{len(load_mutants(lab, 'ALTERNATIVES'))} correct alternatives")
+              f"{alternatives} correct alternatives")
     assert share >= VISIBLE_TARGET, (f"{lab}: visible checks catch {share:.0%} of plausible mistakes "
                                      f"(target {VISIBLE_TARGET:.0%}); missed: {'; '.join(missed)}")
 
