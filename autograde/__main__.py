@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None, course: Course | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*not in session.*")
     parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__)
     parser.add_argument("--workspace", type=Path, default=None, help="grading workspace (default: autograde/)")
+    parser.add_argument("--course-root", type=Path, default=None,
+                        help="course root holding solutions/ (default: this repository)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, helptext in (
         ("release", cmd_release, "nbgrader generate_assignment for each lab into labs/"),
@@ -180,7 +182,8 @@ def main(argv: list[str] | None = None, course: Course | None = None) -> int:
         p.set_defaults(func=func)
     args = parser.parse_args(argv)
     if course is None:
-        course = Course(workspace=args.workspace) if args.workspace else Course()
+        where = {"root": args.course_root.resolve()} if args.course_root else {}
+        course = Course(workspace=args.workspace, **where) if args.workspace else Course(**where)
     if getattr(args, "unsandboxed", False):
         course = dataclasses.replace(course, unsandboxed=True)
     if args.gradebook_url:

@@ -64,15 +64,23 @@ def from_text(text: str, template: NotebookNode | None) -> NotebookNode:
     if template is not None:
         nb.metadata = nbformat.from_dict(template.metadata)
     old = list(template.cells) if template is not None else []
+
+    def gid_of(c) -> str | None:
+        return c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+    new_gids = {gid_of(c) for c in nb.cells} - {None}
     used = set()
     for i, cell in enumerate(nb.cells):
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        match = next((c for c in old if gid and c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid), None)
-        if match is None and i < len(old) and old[i].cell_type == cell.cell_type:
+        gid = gid_of(cell)
+        match = next((c for c in old if gid and gid_of(c) == gid), None)
+        # a cell in the same place keeps its id, unless that id belongs to a graded cell still there
+        if match is None and i < len(old) and old[i].cell_type == cell.cell_type and gid_of(old[i]) not in new_gids:
             match = old[i]
         cell_id = match.get("id") if match is not None else None
         if not cell_id or cell_id in used:
             cell_id = gid or f"cell-{i + 1}"
+        while cell_id in used:  # ids must be unique (nbformat would replace a duplicate by a random one)
+            cell_id += "-b"
         cell["id"] = cell_id
         used.add(cell_id)
         if cell.cell_type == "code":

@@ -769,16 +769,7 @@ with torch.no_grad():
                  "logits of a fresh rater without padding", rtol=1e-4, atol=1e-4)
 ### END HIDDEN TESTS
 
-# %%
-torch.manual_seed(0)
-rater = TopLayerRater(bert.encoder.layer[-1]).to(device)
-rater_losses = train_rater(rater, states[-2][splits["train"]], review_mask[splits["train"]], train.stars)
-with torch.no_grad():  # train_rater left the rater in evaluation mode (checked below)
-    rater_logits = rater(states[-2][splits["test"]].to(device), review_mask[splits["test"]].to(device)).cpu()
-print(f"training loss per epoch (epochs 1..{len(rater_losses)}):", [round(float(v), 3) for v in rater_losses],
-      f"— guessing uniformly among 5 classes scores ln 5 = {torch.log(torch.tensor(5.0)):.3f}")
-
-# %% nbgrader={"grade": true, "grade_id": "test_rater_accuracy", "locked": true, "points": 3.0, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_train_rater", "locked": true, "points": 2.0, "schema_version": 3, "solution": false, "task": false}
 # a worked example: dropout switched off in a copy of the layer, so that the losses are exact numbers
 quiet_layer = copy.deepcopy(bert.encoder.layer[-1])
 for module in quiet_layer.modules():
@@ -808,16 +799,30 @@ assert_close(torch.tensor(worked_losses, dtype=torch.float64),
              "epoch losses of the worked example (10 reviews, mini-batches of 4, seed 3, no dropout)", atol=2e-3)
 assert_equal(sum(m.training for m in worked.modules()), 0,
              "number of the rater's modules left in training mode after train_rater (evaluation mode: 0)")
-assert_equal(sum(m.training for m in rater.modules()), 0, "the same for the lab's rater (its test logits need dropout off)")
-assert_equal(len(rater_losses), 4, "number of epochs")
-assert_equal(rater_losses[-1] < rater_losses[0], True, "the training loss went down")
-# threshold: the reference reaches 0.58-0.62 on five seeds
-assert_accuracy(rater_logits, test.labels, 0.5, "fine-tuned top layer: test accuracy")
 ### BEGIN HIDDEN TESTS
 _losses = train_rater(pinned_rater(7703), states[-2][10:19], review_mask[10:19], train.stars[10:19], epochs=2,
                       batch_size=5, lr_layer=1e-4, lr_head=1e-2, seed=11)
 expect_close(torch.tensor([float(v) for v in _losses], dtype=torch.float64),
              "epoch losses of another worked example (9 reviews, mini-batches of 5)", rtol=1e-3, atol=2e-3)
+### END HIDDEN TESTS
+
+# %%
+torch.manual_seed(0)
+rater = TopLayerRater(bert.encoder.layer[-1]).to(device)
+rater_losses = train_rater(rater, states[-2][splits["train"]], review_mask[splits["train"]], train.stars)
+with torch.no_grad():  # train_rater left the rater in evaluation mode (checked below)
+    rater_logits = rater(states[-2][splits["test"]].to(device), review_mask[splits["test"]].to(device)).cpu()
+print(f"training loss per epoch (epochs 1..{len(rater_losses)}):", [round(float(v), 3) for v in rater_losses],
+      f"— guessing uniformly among 5 classes scores ln 5 = {torch.log(torch.tensor(5.0)):.3f}")
+
+# %% nbgrader={"grade": true, "grade_id": "test_rater_accuracy", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}
+assert_equal(sum(m.training for m in rater.modules()), 0,
+             "number of the lab's rater modules left in training mode (its test logits need dropout off)")
+assert_equal(len(rater_losses), 4, "number of epochs")
+assert_equal(rater_losses[-1] < rater_losses[0], True, "the training loss went down")
+# threshold: the reference reaches 0.58-0.62 on five seeds
+assert_accuracy(rater_logits, test.labels, 0.5, "fine-tuned top layer: test accuracy")
+### BEGIN HIDDEN TESTS
 with torch.no_grad():
     _val_logits = rater(states[-2][splits["val"]].to(device), review_mask[splits["val"]].to(device)).cpu()
 assert_accuracy(_val_logits, val.labels, 0.42, "fine-tuned top layer: validation accuracy")

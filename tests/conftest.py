@@ -54,6 +54,39 @@ def make_course(tmp: Path) -> Course:
     return Course(root=REPO_ROOT, workspace=tmp / "autograde", release=tmp / "labs")
 
 
+SMALL_LAB = "lab1_perceptron"
+
+
+def small_course_root(base: Path) -> Path:
+    """A course root under ``base`` whose only lab is Lab 1 without its sections 4–6 (activations,
+    the linear collapse, the trained MLP): 14 autograded points instead of 23, and half the kernel
+    time. The tests of the grader's machinery (parallel and Dask workers, resuming after kill -9,
+    PostgreSQL, hostile submissions) grade dozens of submissions and need a real lab, not every
+    exercise of it; tests/test_labs.py grades every lab in full through the same grader.
+    Built once per test process; its recorded answers are shared by the courses made on it."""
+    import shutil
+
+    import nbformat
+
+    root = base / "small-course-root"
+    target = root / "solutions" / SMALL_LAB / f"{SMALL_LAB}.ipynb"
+    if not target.exists():
+        source = REPO_ROOT / "solutions" / SMALL_LAB
+        nb = nbformat.read(source / f"{SMALL_LAB}.ipynb", as_version=4)
+        heads = [c.source.split("\n", 1)[0] if c.cell_type == "markdown" else "" for c in nb.cells]
+        start = next(i for i, h in enumerate(heads) if h.startswith("## 4."))
+        stop = next(i for i, h in enumerate(heads) if h.startswith("## 7."))
+        nb.cells = nb.cells[:start] + nb.cells[stop:]
+        shutil.copytree(source, target.parent, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        nbformat.write(nb, target)
+    return root
+
+
+def make_small_course(tmp: Path, base: Path) -> Course:
+    """A course on :func:`small_course_root` (built under ``base``) whose workspace lives in ``tmp``."""
+    return Course(root=small_course_root(base), workspace=tmp / "autograde")
+
+
 def load_mutants(lab: str, kind: str = "MUTANTS") -> list:
     """The lab's plausible wrong answers (or, with kind="ALTERNATIVES", its correct
     alternatives) from tests/mutants/<lab>.py (empty if none)."""

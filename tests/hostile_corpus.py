@@ -1,5 +1,8 @@
 """A corpus of hostile and broken Lab 1 submissions, each with the outcome it deserves.
 
+They are graded on the shortened Lab 1 of ``conftest.small_course_root`` (sections 4–6 left out:
+the corpus attacks the grader, and each case costs half the kernel time).
+
 Every case starts from the reference solution (full autograded marks, ``FULL``) and breaks
 one thing. ``PREDICT`` is what the first exercise is worth: its own 2-point
 test and the 2-point test of ``xor_network``, whose solution reuses it (other tests never call it:
@@ -13,8 +16,8 @@ import copy
 from dataclasses import dataclass, field
 
 LAB = "lab1_perceptron"
-FULL = 23.0  # lab1's autograded points (3 more are a written answer, graded by hand)
-PREDICT = 4.0  # test_perceptron_predict and test_xor_network, whose solution reuses it (measured: 19/23)
+FULL = 14.0  # the shortened lab's autograded points (3 more are a written answer, graded by hand)
+PREDICT = 4.0  # test_perceptron_predict and test_xor_network, whose solution reuses it
 MCQ = 4.0  # the four multiple-choice tests, after the last exercise
 
 # A wrong first exercise: all-zero predictions (the right dtype and shape).

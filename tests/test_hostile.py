@@ -12,7 +12,7 @@ import socket
 
 import nbformat
 import pytest
-from conftest import make_course
+from conftest import make_small_course
 from hostile_corpus import CASES, LAB, apply_edit
 
 from autograde import parallel, pipeline, samples
@@ -21,7 +21,7 @@ from autograde.sandbox import sandbox_status
 
 pytestmark = [pytest.mark.xdist_group("hostile"), pytest.mark.notebook]
 
-# Small limits so the corpus grades in a couple of minutes; honest lab1 needs ~10 s and <1 GiB.
+# Small limits so the corpus grades in a couple of minutes; the shortened Lab 1 needs ~5 s and <1 GiB.
 # HOSTILE_CELL_TIMEOUT raises the cell limit on a machine busy with other work (importing torch
 # alone can then take longer than 20 s); the notebook limit stays three cell limits.
 _CELL = int(os.environ.get("HOSTILE_CELL_TIMEOUT", "20"))
@@ -41,7 +41,8 @@ def graded_corpus(tmp_path_factory):
         pytest.fail(f"the sandbox is required for this test: {why}")
     import dataclasses
 
-    course = dataclasses.replace(make_course(tmp_path_factory.mktemp("hostile")), limits=LIMITS)
+    course = dataclasses.replace(make_small_course(tmp_path_factory.mktemp("hostile"), tmp_path_factory.getbasetemp()),
+                                 limits=LIMITS)
     pipeline.release(course, [LAB])
     release = nbformat.read(course.release_notebook(LAB), as_version=4)
     reference = samples._solution_sources(nbformat.read(course.source_notebook(LAB), as_version=4))

@@ -13,7 +13,7 @@ import time
 
 import nbformat
 import pytest
-from conftest import make_course
+from conftest import make_small_course
 from nbgrader.api import Gradebook
 
 from autograde import parallel, pipeline, samples
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.xdist_group("parallel"), pytest.mark.notebook]  # one 
 
 
 def _prepare(tmp_path):
-    course = make_course(tmp_path)
+    course = make_small_course(tmp_path, tmp_path.parent)  # a shortened Lab 1 (see conftest)
     pipeline.release(course, [LAB])
     samples.make_samples(course, [LAB])
     samples.write_submission(course, LAB, "broken", "{ not json")
@@ -135,7 +135,8 @@ def test_real_dask_scheduler_and_two_workers_match_serial(serial, tmp_path):
 
 def test_kill_minus_9_mid_run_then_resume_loses_nothing(serial, tmp_path):
     course = _prepare(tmp_path)
-    cmd = [sys.executable, "-m", "autograde", "--workspace", str(course.workspace), "autograde",
+    cmd = [sys.executable, "-m", "autograde", "--course-root", str(course.root), "--workspace", str(course.workspace),
+           "autograde",
            "--lab", LAB, "--workers", "1", "--scorers", "2"]  # several scorers keep the property
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = course.workspace / "state" / LAB
@@ -182,7 +183,7 @@ def postgres_course(tmp_path):
     base.chmod(0o711)  # as root the server runs as the postgres user, which must reach its data
     try:
         url = pgserver.start(base)
-        yield dataclasses.replace(make_course(tmp_path), gradebook_url=url)
+        yield dataclasses.replace(make_small_course(tmp_path, tmp_path.parent), gradebook_url=url)
     finally:
         pgserver.stop(base)
         shutil.rmtree(base, ignore_errors=True)

@@ -59,3 +59,31 @@ def test_an_edit_in_the_notebook_reaches_the_text(tmp_path):
     os.utime(path, (path.stat().st_atime, text.stat().st_mtime + 5))
     assert sources.sync(course, lab) == "wrote lab1_perceptron.py from the notebook"
     assert "# A new closing sentence." in text.read_text()
+
+
+def test_a_new_graded_cell_in_the_text_keeps_every_id_unique_and_stable(tmp_path):
+    """A test cell inserted before another graded cell: the graded cells keep their ids, the new one
+    gets an id of its own (never a duplicate, which nbformat would replace by a random one)."""
+    lab = "lab1_perceptron"
+    course = _course(tmp_path, lab)
+    sources.sync(course, lab)
+    text = sources.text_path(course, lab)
+    marker = '# %% nbgrader={"grade": true, "grade_id": "test_perceptron_train_gates"'
+    content = text.read_text()
+    assert marker in content
+    new_cell = ('# %% nbgrader={"grade": true, "grade_id": "test_new_check", "locked": true, "points": 1.0, '
+                '"schema_version": 3, "solution": false, "task": false}\nassert True\n\n')
+    text.write_text(content.replace(marker, new_cell + marker, 1))
+    os.utime(text, (text.stat().st_atime, course.source_notebook(lab).stat().st_mtime + 5))
+    assert sources.sync(course, lab) == "wrote lab1_perceptron.ipynb from lab1_perceptron.py"
+    nb = nbformat.read(course.source_notebook(lab), as_version=4)
+    ids = [c.get("id") for c in nb.cells]
+    assert len(ids) == len(set(ids)), "duplicate cell ids"
+    original = nbformat.read(REPO_ROOT / "solutions" / lab / f"{lab}.ipynb", as_version=4)
+    graded = {c.metadata["nbgrader"]["grade_id"]: c.get("id") for c in original.cells if "nbgrader" in c.metadata}
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in graded:
+            assert cell.get("id") == graded[gid], f"{gid} changed its id"
+    again = sources.from_text(text.read_text(), nb)
+    assert [c.get("id") for c in again.cells] == ids, "ids are deterministic"
