@@ -192,7 +192,6 @@ class Course:
             SaveAutoGrades,
         )
 
-        from autograde.judge import Judge
         from autograde.safe_execute import GradingNotes, SafeExecute
 
         lab_files = sorted({
@@ -202,8 +201,10 @@ class Course:
         })
         limits = self.limits
         return {
+            # the judge by name (nbconvert imports it when it registers the pass): it needs torch,
+            # which a worker that only executes notebooks never imports (1.5 s per process)
             "Autograde.autograde_preprocessors": [
-                SafeExecute, Judge, GradingNotes, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                SafeExecute, "autograde.judge.Judge", GradingNotes, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                 SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
             ],
             "SafeExecute.timeout": limits.cell_timeout_s,

@@ -60,7 +60,6 @@ from autograde.gradebooks import describe as describe_gradebook
 from autograde.gradebooks import exists as gradebook_exists
 from autograde.gradebooks import snapshot as gradebook_snapshot
 from autograde.intake import grade_ids, grading_metadata, inspect
-from autograde.judge import Judge
 from autograde.pipeline import (
     GradeResult,
     _failure_reason,
@@ -189,7 +188,7 @@ class ReplayOutputs(NbGraderPreprocessor):
 
 SCORING_PASS = [
     ReplayOutputs,
-    Judge,
+    "autograde.judge.Judge",  # by name: workers, which only execute, never import torch
     GradingNotes,
     IgnorePattern,
     ClearMetadataPreprocessor,
@@ -369,11 +368,15 @@ def _score_retrying(course: Course, lab: str, student: str, cache: Path, attempt
 _WORKER_GPU: str | None = None  # the GPU a local worker process uses, if any
 
 
-def _init_local_worker(environments) -> None:
+def _init_local_worker(environments, parent: int) -> None:
     """Runs once in each local worker process: takes one worker's environment from the
     plan (thread limits; on GPU machines its GPU and GPU memory cap, see autograde.resources).
-    Kernels started by this process inherit it."""
+    Kernels started by this process inherit it. The worker dies with the grader: after a
+    ``kill -9`` it would otherwise wait forever to hand back its result."""
+    from autograde.scoring import _die_with_parent
+
     global _WORKER_GPU
+    _die_with_parent(parent)
     env = environments.get()
     os.environ.update(env)
     _WORKER_GPU = env.get("CUDA_VISIBLE_DEVICES")
@@ -388,14 +391,18 @@ class _LocalPool:
 
     def __init__(self, plan: WorkerPlan):
         import multiprocessing
+        from multiprocessing.managers import SyncManager
+
+        from autograde.scoring import _die_with_parent
 
         context = multiprocessing.get_context("spawn")
-        self.manager = context.Manager()
+        self.manager = SyncManager(ctx=context)
+        self.manager.start(_die_with_parent, (os.getpid(),))
         environments = self.manager.Queue()
         for i in range(plan.workers):
             environments.put(plan.environment(i))
         self.pool = cf.ProcessPoolExecutor(max_workers=plan.workers, mp_context=context,
-                                           initializer=_init_local_worker, initargs=(environments,))
+                                           initializer=_init_local_worker, initargs=(environments, os.getpid()))
 
     def submit(self, task: Task) -> cf.Future:
         return self.pool.submit(_execute_in_local_worker, task)

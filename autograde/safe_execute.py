@@ -41,8 +41,11 @@ from traitlets import Bool, Integer, List, Unicode
 
 from autograde.feedback_filters import is_test_cell
 from autograde.sandbox import SandboxedKernelManager
-from labkit.checks import JUDGE_ENV
-from labkit.wire import MIME
+
+# labkit.checks.JUDGE_ENV and labkit.wire.MIME, spelt out: importing labkit imports torch, which a
+# worker that only executes notebooks does not need (tests/test_judge.py checks they agree)
+JUDGE_ENV = "LABKIT_JUDGE"
+MIME = "application/vnd.labkit.check+json"
 
 STOPPED_KEY = "autograde_stopped"  # why the grader stopped a cell (trusted: the kernel cannot set it)
 

@@ -68,6 +68,36 @@ def _span(base: list, start: int, stop: int) -> list:
     return [c for c in base[start + 1:stop + 1] if c.cell_type == "code"]
 
 
+def _order_changes(base: list, planned: list, solutions: dict[str, str]) -> list:
+    """The probe cells for ``planned`` changes (sorted by cell, shortest span first): each change,
+    its span, and the restore of the reference after the last change of its cell. The cell whose
+    restore costs most (from the reference run's timings) goes last, where its restore is skipped:
+    nothing runs after it."""
+    groups: dict[int, list] = {}
+    for item in planned:
+        groups.setdefault(item[0], []).append(item)
+
+    def restore_seconds(start: int) -> float:
+        stop = groups[start][-1][1]
+        return sum(_seconds([c]) for c in [base[start], *_span(base, start, stop)] if not is_test_cell(c))
+
+    order = sorted(groups)
+    if order:
+        order.append(order.pop(order.index(max(order, key=restore_seconds))))
+    probes = []
+    for g, start in enumerate(order):
+        for n, (_, stop, kind, i, change) in enumerate(groups[start]):
+            span = _span(base, start, stop)
+            probes.append(_tagged(solutions[change.cell].replace(change.old, change.new),
+                                  base[start].metadata, [kind, i, "change"]))
+            probes += [_tagged(c.source, c.metadata, [kind, i, "span"]) for c in span]
+            if n + 1 < len(groups[start]) or g + 1 == len(order):
+                continue  # the next change overwrites this one (same cell, span at least as long), or none follows
+            probes.append(_tagged(solutions[change.cell], base[start].metadata, [kind, i, "restore"]))
+            probes += [_tagged(c.source, c.metadata, [kind, i, "restore"]) for c in span if not is_test_cell(c)]
+    return probes
+
+
 def _judge(cells: list, recorded, solutions: dict[str, str]) -> Outcome:
     """Visible failures and judge verdicts for the executed (split) test cells in ``cells``."""
     outcome = Outcome()
@@ -121,7 +151,6 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
     where = {}
     for i, cell in enumerate(base):
         where.setdefault(_gid(cell), []).append(i)
-    probes = []
     changes = [("mutant", i, m) for i, m in enumerate(mutants)] + [("alt", i, a) for i, a in enumerate(alternatives)]
     planned = []
     for kind, i, change in changes:
@@ -139,21 +168,18 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
     # that cell and a span covering this one, so the restore in between can be skipped (the
     # suite's longest part; results are keyed by (kind, i), so the order does not matter).
     planned.sort(key=lambda p: (p[0], p[1]))
-    for n, (start, stop, kind, i, change) in enumerate(planned):
-        span = _span(base, start, stop)
-        probes.append(_tagged(solutions[change.cell].replace(change.old, change.new),
-                              base[start].metadata, [kind, i, "change"]))
-        probes += [_tagged(c.source, c.metadata, [kind, i, "span"]) for c in span]
-        if n + 1 < len(planned) and planned[n + 1][0] == start:
-            continue  # the next change overwrites this one (same cell, span at least as long)
-        probes.append(_tagged(solutions[change.cell], base[start].metadata, [kind, i, "restore"]))
-        probes += [_tagged(c.source, c.metadata, [kind, i, "restore"]) for c in span if not is_test_cell(c)]
-    nb.cells = base + probes
     with tempfile.TemporaryDirectory(prefix=f"probe-{lab}-") as tmp:
         answers_mod.copy_lab_files(course, lab, Path(tmp))
         client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
                                 resources={"metadata": {"path": tmp}})
-        client.execute(env={**os.environ, "LABKIT_JUDGE": "1"})
+        with client.setup_kernel(env={**os.environ, "LABKIT_JUDGE": "1"}):
+            for index, cell in enumerate(base):
+                if cell.cell_type == "code":
+                    client.execute_cell(cell, index)
+            probes = _order_changes(base, planned, solutions)
+            nb.cells = base + probes  # nbclient stores each executed cell back at its index
+            for index, cell in enumerate(probes, start=len(base)):
+                client.execute_cell(cell, index)
     reference_seconds = _seconds(nb.cells[:len(base)])
     if record_as is not None:
         # The reference part is exactly what `make release` runs (the split source, one thread,

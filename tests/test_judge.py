@@ -116,3 +116,22 @@ def test_by_hand_rules_read_the_submitted_source():
 def test_dynamic_calls_are_flagged_for_review_but_methods_are_not():
     notes = review_notes({"a": "model.eval()\nx = getattr(F, 'relu')\n", "b": "f = eval('F.' + 'conv2d')\n"})
     assert len(notes) == 1 and notes[0].startswith("cell b uses eval()")
+
+
+def test_workers_execute_without_importing_torch_and_agree_with_labkit_on_the_wire():
+    """A worker process only executes notebooks (the kernel imports torch, the worker need not):
+    importing the grader and building its grading configuration must not import torch or labkit,
+    whose names for the judge's switch and the checks' MIME type the executor spells out."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import autograde.parallel, autograde.worker; from autograde.course import Course; "
+            "Course().grading_config(); print(sorted(m for m in ('torch', 'labkit', 'autograde.judge') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", out
+    from labkit.checks import JUDGE_ENV
+    from labkit.wire import MIME
+
+    from autograde import safe_execute
+
+    assert (safe_execute.JUDGE_ENV, safe_execute.MIME) == (JUDGE_ENV, MIME)

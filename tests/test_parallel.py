@@ -144,8 +144,23 @@ def test_kill_minus_9_mid_run_then_resume_loses_nothing(serial, tmp_path):
     while time.time() < deadline and not (state.exists() and any(state.glob("*.json"))):
         time.sleep(0.2)
     assert state.exists() and any(state.glob("*.json")), "no submission was graded before the deadline"
+    import psutil
+
+    children = psutil.Process(proc.pid).children(recursive=True)  # workers, scorers, kernels
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+
+    def running(p) -> bool:
+        try:
+            return p.status() != psutil.STATUS_ZOMBIE  # a zombie is dead, waiting for init to reap it
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.time() + 15
+    while any(running(p) for p in children) and time.time() < deadline:
+        time.sleep(0.2)
+    alive = [p for p in children if running(p)]
+    assert not alive, f"processes outlived the killed grader: {[(p.pid, p.name()) for p in alive]}"
     first = {p.name: p.stat().st_mtime_ns for p in state.glob("*.json")}
     assert len(first) < 3, "the run finished before it could be killed"
     with sqlite3.connect(course.gradebook_path) as db:
