@@ -129,9 +129,8 @@ def test_workers_execute_without_importing_torch_and_agree_with_labkit_on_the_wi
             "Course().grading_config(); print(sorted(m for m in ('torch', 'labkit', 'autograde.judge') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]", out
+    from autograde import safe_execute
     from labkit.checks import JUDGE_ENV
     from labkit.wire import MIME
-
-    from autograde import safe_execute
 
     assert (safe_execute.JUDGE_ENV, safe_execute.MIME) == (JUDGE_ENV, MIME)
