@@ -194,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", message=".*not in session.*")
+    from autograde import fastpaths
+
+    fastpaths.install()  # as `python -m autograde` does
     parser = argparse.ArgumentParser(prog="python -m autograde.scale", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("replay", help="scoring throughput on replayed submissions")
