@@ -114,8 +114,12 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check labkit autograde tests solutions sources
 
+# Grading throughput (plain nbgrader vs ours), then scoring throughput with both gradebooks and
+# 1 and 2 scorers on BENCH_STUDENTS replayed submissions per configuration (docs/benchmarks.md).
+BENCH_STUDENTS ?= 200
 bench: setup
 	$(PY) -m autograde bench --lab $(LAB)
+	$(PY) -m autograde.scale replay --lab $(LAB) --students $(BENCH_STUDENTS)
 
 # Scale tests (docs/benchmarks.md). bench-scale: scoring throughput on STUDENTS replayed
 # submissions, SQLite and PostgreSQL, 1 and 2 scorers. scale-dask: 108 real submissions

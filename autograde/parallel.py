@@ -368,7 +368,7 @@ def _score_retrying(course: Course, lab: str, student: str, cache: Path, attempt
 _WORKER_GPU: str | None = None  # the GPU a local worker process uses, if any
 
 
-def _init_local_worker(environments, parent: int) -> None:
+def _init_local_worker(environments, parent: int | None = None) -> None:
     """Runs once in each local worker process: takes one worker's environment from the
     plan (thread limits; on GPU machines its GPU and GPU memory cap, see autograde.resources).
     Kernels started by this process inherit it. The worker dies with the grader: after a
@@ -376,7 +376,8 @@ def _init_local_worker(environments, parent: int) -> None:
     from autograde.scoring import _die_with_parent
 
     global _WORKER_GPU
-    _die_with_parent(parent)
+    if parent is not None:
+        _die_with_parent(parent)
     env = environments.get()
     os.environ.update(env)
     _WORKER_GPU = env.get("CUDA_VISIBLE_DEVICES")
