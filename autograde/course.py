@@ -14,6 +14,9 @@ from pathlib import Path
 from traitlets.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The judge's preprocessor by name (nbconvert imports it when it registers the pass): it needs torch,
+# which a worker that only executes notebooks never imports (1.5 s per process).
+JUDGE_PREPROCESSOR = "autograde.judge.Judge"
 COURSE_ID = "deep-learning-labs"
 LAB_IDS = (
     "lab1_perceptron",
@@ -201,10 +204,8 @@ class Course:
         })
         limits = self.limits
         return {
-            # the judge by name (nbconvert imports it when it registers the pass): it needs torch,
-            # which a worker that only executes notebooks never imports (1.5 s per process)
             "Autograde.autograde_preprocessors": [
-                SafeExecute, "autograde.judge.Judge", GradingNotes, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                SafeExecute, JUDGE_PREPROCESSOR, GradingNotes, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                 SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
             ],
             "SafeExecute.timeout": limits.cell_timeout_s,

@@ -55,7 +55,7 @@ from nbgrader.preprocessors import (
 )
 from traitlets import Unicode
 
-from autograde.course import Course, GradingLimits
+from autograde.course import JUDGE_PREPROCESSOR, Course, GradingLimits
 from autograde.gradebooks import describe as describe_gradebook
 from autograde.gradebooks import exists as gradebook_exists
 from autograde.gradebooks import snapshot as gradebook_snapshot
@@ -188,7 +188,7 @@ class ReplayOutputs(NbGraderPreprocessor):
 
 SCORING_PASS = [
     ReplayOutputs,
-    "autograde.judge.Judge",  # by name: workers, which only execute, never import torch
+    JUDGE_PREPROCESSOR,
     GradingNotes,
     IgnorePattern,
     ClearMetadataPreprocessor,
