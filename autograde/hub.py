@@ -440,7 +440,10 @@ def start(paths: HubPaths, settings: Settings) -> int:
            "HUB_USER_PYTHON": str(user_python(paths)),
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"}
     cmd = [str(BIN / "jupyterhub"), "-f", str(HUB_CONFIG_DIR / "jupyterhub_config.py")]
-    proc = subprocess.Popen(cmd, cwd=paths.state, env=env)
+    # A hub started where SIGINT is ignored (`nohup`, `&` in a script, a pytest-xdist worker) would pass
+    # that on to the formgrader service, which JupyterHub starts before it installs its own handlers: the
+    # service then ignores the SIGINT that stopping the hub sends it, and every stop waits ~30 s for SIGTERM.
+    proc = subprocess.Popen(cmd, cwd=paths.state, env=env, preexec_fn=_default_sigint)
     paths.pid_file.write_text(f"{proc.pid}\n")
     try:
         return proc.wait()
@@ -449,6 +452,11 @@ def start(paths: HubPaths, settings: Settings) -> int:
         return proc.wait()
     finally:
         paths.pid_file.unlink(missing_ok=True)
+
+
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default action (see :func:`start`)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def running_pid(paths: HubPaths) -> int | None:

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -418,6 +419,25 @@ def test_late_penalty_policy():
     assert plugin.late_submission_penalty("s", 8.0, 30 * hour) == pytest.approx(1.6)
     assert plugin.late_submission_penalty("s", 8.0, 7 * day) == pytest.approx(4.0)  # capped at 50 %
     assert plugin.late_submission_penalty("s", 0.0, 3 * day) == 0
+
+
+def test_the_hub_gets_sigint_back_even_where_it_is_ignored():
+    """JupyterHub starts the formgrader service before installing its signal handlers, so a hub
+    launched where SIGINT is ignored (nohup, a script's `&`, a pytest-xdist worker) made every stop
+    wait ~30 s; `autograde.hub start` launches it with SIGINT at its default action."""
+    from autograde.hub import _default_sigint
+
+    probe = [sys.executable, "-c", "print(open('/proc/self/status').read())"]
+    sigint_ignored = lambda status: bool(int(re.search(r"SigIgn:\s*(\w+)", status)[1], 16) & 0b10)  # noqa: E731
+    ignoring = subprocess.run(probe, capture_output=True, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert sigint_ignored(ignoring.stdout)  # the probe sees an ignored SIGINT...
+
+    def inherited_then_reset() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # ...the situation the launcher may be in
+        _default_sigint()
+
+    launched = subprocess.run(probe, capture_output=True, text=True, preexec_fn=inherited_then_reset)
+    assert not sigint_ignored(launched.stdout)
 
 
 def test_hub_course_config(tmp_path):
