@@ -51,24 +51,35 @@ STOPPED_KEY = "autograde_stopped"  # why the grader stopped a cell (trusted: the
 
 DECOY_KEY = "autograde_decoy"
 
-# Each decoy is a check that must fail. They use what real tests use (plain assert,
-# labkit.checks, torch.testing, numpy.testing, an explicit raise), so tampering with
-# any of those, or with how errors reach the grader, makes at least one of them pass.
+# Each decoy is a check that must fail. They use what checks are made of (labkit.checks, which
+# every graded test calls, plain assert, numpy.testing, an explicit raise), so tampering with any of
+# those, or with how errors reach the grader, makes at least one of them pass. No torch.testing:
+# no test uses it, and its first call imports torch.distributed (0.5 s in every graded kernel).
 _DECOYS = (
     "assert {a} == {b}, 'expected {b}, got {a}'",
     "import labkit.checks as _lk_checks\nimport torch as _lk_torch\n"
     "_lk_checks.assert_close(_lk_torch.tensor([{a}.0]), _lk_torch.tensor([{b}.0]), 'result')",
     "import labkit.checks as _lk_checks\n_lk_checks.assert_equal({a}, {b}, 'answer')",
-    "import torch as _lk_torch\n_lk_torch.testing.assert_close(_lk_torch.tensor({a}.0), _lk_torch.tensor({b}.0))",
     "import numpy as _lk_np\n_lk_np.testing.assert_allclose({a}.0, {b}.0)",
     "raise AssertionError('value {a} is not {b}')",
+)
+
+
+# A failing check's traceback runs through torch/numpy/labkit frames, and IPython's first rendering
+# of such a frame parses and highlights that library's source (0.2-0.6 s per kernel and kind). The
+# decoy re-raises from its own line instead: the same failure must happen, and it still reaches the
+# grader through IPython's traceback machinery, for ~20 ms.
+_DECOY_WRAPPER = (
+    "try:\n{check}\nexcept Exception as _lk_failure:\n"
+    "    raise AssertionError(f'decoy: {{type(_lk_failure).__name__}}') from None"
 )
 
 
 def _decoy_cell(seed: str, index: int) -> NotebookNode:
     digest = hashlib.sha256(f"{seed}:{index}".encode()).digest()
     a, b = 2 + digest[0], 300 + digest[1]  # always different
-    source = _DECOYS[digest[2] % len(_DECOYS)].format(a=a, b=b)
+    check = _DECOYS[digest[2] % len(_DECOYS)].format(a=a, b=b)
+    source = _DECOY_WRAPPER.format(check="\n".join("    " + line for line in check.split("\n")))
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata[DECOY_KEY] = True
     return cell
