@@ -1,7 +1,8 @@
 """autograde.fastpaths: the same validation errors and the same gradebook, for less CPU.
 
 The patches are installed in subprocesses, never in the test process: the serial-nbgrader
-references of the other tests must stay plain nbgrader."""
+references of the other tests must stay plain nbgrader. The one exception is the alembic head,
+which autograde.pipeline installs everywhere: it is a constant, read without a subprocess."""
 
 from __future__ import annotations
 
@@ -67,3 +68,19 @@ print(json.dumps({{"same": same, "names": names, "other": other}}))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # alembic
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert json.loads(out.strip().splitlines()[-1]) == {"same": True, "names": ["a1"], "other": True}
+
+
+def test_alembic_head_read_in_process_is_what_alembic_heads_prints():
+    import os
+
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    import autograde.pipeline  # noqa: F401 (puts this environment's alembic on PATH)
+
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
+        printed = subprocess.check_output([os.path.join(os.path.dirname(sys.executable), "alembic"), "-c", ini, "heads"])
+    expected = printed.decode().split("\n")[0].split(" ")[0]
+    assert fastpaths._alembic_head(lambda: "the fallback")() == expected
+    import nbgrader.api
+
+    assert nbgrader.api.get_alembic_version() == expected  # installed by autograde.pipeline
