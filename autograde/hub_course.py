@@ -154,6 +154,11 @@ def hub_course(paths: HubPaths | None = None) -> HubCourse:
     return HubCourse(root=REPO_ROOT, workspace=paths.course, release=paths.release, exchange=paths.exchange)
 
 
+# Validate's report cuts each line at this width (nbgrader: 90); labkit's check messages end with what
+# differs ("got 1.7808, expected 1.87775"), which must stay visible.
+VALIDATE_WIDTH = 200
+
+
 def student_config(paths: HubPaths | None = None, settings: Settings | None = None) -> Config:
     """What students' (and graders' own) servers need: the course id and the exchange."""
     paths, settings = paths or HubPaths(), settings or Settings.load()
@@ -163,4 +168,5 @@ def student_config(paths: HubPaths | None = None, settings: Settings | None = No
     # Validate runs each cell as long as the grader does (nbgrader's 30 s would cut training short)
     c.Execute.timeout = CELL_TIMEOUT_S
     c.Execute.interrupt_on_timeout = True
+    c.Validator.width = VALIDATE_WIDTH
     return c

@@ -239,8 +239,11 @@ def test_make_lab_uses_the_student_config():
 def test_validate_in_make_lab_allows_cells_as_long_as_the_grader():
     """nbgrader's default 30 s per cell cut a lab's training short in a student's Validate."""
     from autograde.course import CELL_TIMEOUT_S
+    from autograde.hub_course import VALIDATE_WIDTH
 
-    code = "from nbgrader.apps import ValidateApp; a = ValidateApp(); a.initialize([]); print(a.config.Execute.timeout)"
+    code = ("from nbgrader.apps import ValidateApp; a = ValidateApp(); a.initialize([]); "
+            "print(a.config.Execute.timeout, a.config.Validator.width)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/",
                          env={**os.environ, "JUPYTER_CONFIG_PATH": str(REPO_ROOT / "jupyter_student")})
-    assert out.stdout.strip() == str(CELL_TIMEOUT_S), out.stderr
+    # and the whole check message: nbgrader's 90 columns cut off the got/expected at its end
+    assert out.stdout.split() == [str(CELL_TIMEOUT_S), str(VALIDATE_WIDTH)], out.stderr

@@ -460,6 +460,7 @@ def test_hub_course_config(tmp_path):
     from autograde.hub_course import student_config
 
     assert student_config(paths, Settings.load(settings)).Execute.timeout == CELL_TIMEOUT_S  # Validate's cell limit
+    assert student_config(paths, Settings.load(settings)).Validator.width == 200  # whole check messages
     s = Settings.load(settings)
     assert s.students == ("dlt-x",) and s.due["lab1_perceptron"].startswith("2030")
     assert s.formgrade_group == "formgrade-c101" and s.canvas == {"lab1_perceptron": "424242"}
