@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
 from autograde import answers as answers_mod
@@ -169,12 +168,9 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
     # that cell and a span covering this one, so the restore in between can be skipped (the
     # suite's longest part; results are keyed by (kind, i), so the order does not matter).
     planned.sort(key=lambda p: (p[0], p[1]))
-    with tempfile.TemporaryDirectory(prefix=f"probe-{lab}-") as tmp, tempfile.TemporaryDirectory(prefix="probe-ipc-") as ipc:
+    with tempfile.TemporaryDirectory(prefix=f"probe-{lab}-") as tmp:
         answers_mod.copy_lab_files(course, lab, Path(tmp))
-        # Unix sockets, as the grading sandbox uses: with TCP, jupyter_client picks free ports before
-        # the kernel binds them, and another test's kernel can take one first ("Address already in use")
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(Path(ipc) / "kernel"))
-        client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, kernel_name="python3",
+        client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
                                 resources={"metadata": {"path": tmp}})
         with client.setup_kernel(env={**os.environ, "LABKIT_JUDGE": "1"}):
             for index, cell in enumerate(base):
