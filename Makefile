@@ -112,7 +112,7 @@ test-fast: setup
 	$(PY) -m pytest -m "not notebook" tests
 
 lint: setup
-	$(VENV)/bin/ruff check labkit autograde tests solutions sources
+	$(VENV)/bin/ruff check .  # labkit, autograde, tests, hub, tools, notebooks (.venv is excluded)
 
 # Grading throughput (plain nbgrader vs ours), then scoring throughput with both gradebooks and
 # 1 and 2 scorers on BENCH_STUDENTS replayed submissions per configuration (docs/benchmarks.md).

@@ -111,7 +111,6 @@ c.JupyterHub.services = [
             "HUB_COURSE_SETTINGS": str(settings_file),
             "PYTHONPATH": str(REPO),
             "PATH": USER_PATH,
-    "JUPYTER_PATH": VENV_DATA,
         },
         "oauth_no_confirm": True,
         "timeout": 300,  # JupyterHub gives up (and exits) if the formgrader is not up by then
