@@ -29,6 +29,7 @@ import json
 import math
 import os
 import shutil
+import textwrap
 import time
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def _decoy_cell(seed: str, index: int) -> NotebookNode:
     digest = hashlib.sha256(f"{seed}:{index}".encode()).digest()
     a, b = 2 + digest[0], 300 + digest[1]  # always different
     check = _DECOYS[digest[2] % len(_DECOYS)].format(a=a, b=b)
-    source = _DECOY_WRAPPER.format(check="\n".join("    " + line for line in check.split("\n")))
+    source = _DECOY_WRAPPER.format(check=textwrap.indent(check, "    "))
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata[DECOY_KEY] = True
     return cell

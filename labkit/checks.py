@@ -122,13 +122,14 @@ def max_difference(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float,
     diff = torch.where(same_inf, torch.zeros_like(diff), diff)
     if diff.numel() == 0:
         return 0.0, ()
-    flat = best = int(diff.reshape(-1).argmax())
+    flat = int(diff.reshape(-1).argmax())
     # divmod, not torch.unravel_index: that one imports sympy (0.3–0.5 s) on its first call
     digits: list[int] = []
+    rest = flat
     for size in reversed(diff.shape):
-        flat, digit = divmod(flat, size)
+        rest, digit = divmod(rest, size)
         digits.append(digit)
-    return float(diff.reshape(-1)[best]), tuple(reversed(digits))
+    return float(diff.reshape(-1)[flat]), tuple(reversed(digits))
 
 
 def rel_error(actual: torch.Tensor, expected: torch.Tensor) -> float:

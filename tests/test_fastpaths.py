@@ -7,6 +7,7 @@ which autograde.pipeline installs everywhere: it is a constant, read without a s
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -62,7 +63,6 @@ with Gradebook("sqlite:///{tmp_path / 'other.db'}") as gb:
     other = gb.engine is not first
 print(json.dumps({{"same": same, "names": names, "other": other}}))
 """
-    import os
     from pathlib import Path
 
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # alembic
@@ -71,8 +71,6 @@ print(json.dumps({{"same": same, "names": names, "other": other}}))
 
 
 def test_alembic_head_read_in_process_is_what_alembic_heads_prints():
-    import os
-
     from nbgrader.dbutil import _temp_alembic_ini
 
     import autograde.pipeline  # noqa: F401 (puts this environment's alembic on PATH)
