@@ -31,6 +31,29 @@ def pytest_collection_modifyitems(config, items):
             item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
 
 
+TIMELINE = REPO_ROOT / "artifacts" / "suite_timeline"
+
+
+def pytest_configure(config):
+    """The controller starts each run with an empty timeline (workers start after it)."""
+    import os
+    import shutil
+
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        shutil.rmtree(TIMELINE, ignore_errors=True)
+
+
+def pytest_runtest_logreport(report):
+    """Append each test phase's start, end and worker to artifacts/suite_timeline/<worker>.tsv, so a
+    slow suite can be read as a timeline (which worker idled, which group ran last)."""
+    import os
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    TIMELINE.mkdir(parents=True, exist_ok=True)
+    with open(TIMELINE / f"{worker}.tsv", "a") as f:
+        f.write(f"{report.start:.2f}\t{report.stop:.2f}\t{report.when}\t{report.nodeid}\n")
+
+
 def present_labs() -> list[str]:
     """Labs that have a source notebook in solutions/."""
     return [lab for lab in LAB_IDS if (REPO_ROOT / "solutions" / lab / f"{lab}.ipynb").is_file()]
