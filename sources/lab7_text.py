@@ -21,16 +21,17 @@
 # The lectures went past attention to the question every text model starts with: *how do we turn words into
 # numbers?* In this lab you will
 #
-# 1. compute **TF-IDF** by hand with the lecture's formula, `count of t · log(No. of docs / No. of docs containing t)`,
+# 1. (§1) compute **TF-IDF** by hand with the lecture's formula, `count of t · log(No. of docs / No. of docs containing t)`,
 #    then get the same numbers from scikit-learn's `TfidfVectorizer` and see why its defaults differ;
-# 2. rank documents by **cosine similarity** and measure a search engine with **recall@k**;
-# 3. load a real pretrained encoder (**all-MiniLM-L6-v2**, a 6-layer BERT) from local files and write the
+# 2. (§2) rank documents by **cosine similarity** and measure a search engine with **recall@k**;
+# 3. (§3) build a **keyword search** on real English text (Python's own module docs) and measure it;
+# 4. (§4) load a real pretrained encoder (**all-MiniLM-L6-v2**, a 6-layer BERT) from local files and write the
 #    **mean pooling** that turns its token vectors into one **sentence embedding**;
-# 4. compare **keyword search** and **semantic search** on real English text (Python's own module docs), and find
-#    where each one fails;
-# 5. predict the **star rating (1–5) of restaurant reviews** three ways — TF-IDF + logistic regression, frozen
+# 5. (§5) compare keyword search with **semantic search** on the same questions, and find where each one fails;
+# 6. (§6) predict the **star rating (1–5) of restaurant reviews** three ways — TF-IDF + logistic regression, frozen
 #    embeddings + logistic regression, and **fine-tuning** the encoder's top layer — and read their mistakes;
-# 6. enter your best model in the class's **friendly match-up**: it is scored on reviews nobody has seen.
+# 7. (§7) enter your best model in the class's **friendly match-up**: it is scored on reviews nobody has seen;
+# 8. (§8–9) check your understanding with multiple-choice questions and one written answer.
 #
 # **How to work.** Fill in every cell that says `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line).
 # The cell after each exercise is a *visible check*: it prints `✓ ...` lines when you are right and a specific
@@ -679,8 +680,9 @@ expect_close(frozen_lr(_x.clone(), _y.clone(), torch.randn(10, 6, generator=_g))
 #   `self.head = nn.Linear(384, 5)`; `forward(hidden, mask)` = run the layer, mean-pool the real tokens (no
 #   normalisation), apply the head → `(B, 5)` logits.
 # * `train_rater`: AdamW with learning rate `lr_layer` for the layer's parameters and `lr_head` for the head's
-#   (other AdamW settings at their defaults), cross-entropy on `stars - 1`. Precisely, so that everyone's losses
-#   are the same numbers:
+#   (other AdamW settings at their defaults), cross-entropy on `stars - 1` (class ids 0..4: with `stars` itself,
+#   PyTorch stops with `IndexError: Target 5 is out of bounds`, or a device-side assert on a GPU). Precisely, so
+#   that everyone's losses are the same numbers:
 #   1. create **one** generator, `generator = torch.Generator().manual_seed(seed)`, before the first epoch (not
 #      one per epoch);
 #   2. each epoch (counted from 1 to `epochs`): put the model in training mode (`model.train()`: dropout on), draw
