@@ -171,6 +171,9 @@ class Course:
         # nbgrader 0.9.6's add_missing_cells crashes (KeyError) when two neighbouring grade
         # cells were deleted, so deleted cells are left out and score 0 (intake says which).
         c.OverwriteCells.add_missing_cells = False
+        # nbconvert validates the whole notebook after each of nbgrader's ~7 preprocessors (10% of a
+        # scorer's CPU); once, after the last, gives the same notebook and still refuses an invalid one.
+        c.Exporter.optimistic_validation = True
         # Feedback (ours, the nbgrader CLI and formgrader alike) never shows hidden tests.
         from autograde.feedback_filters import feedback_preprocessors
 

@@ -48,6 +48,8 @@ def pytest_runtest_logreport(report):
     slow suite can be read as a timeline (which worker idled, which group ran last)."""
     import os
 
+    if hasattr(report, "node"):  # the xdist controller's copy of a worker's report
+        return
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     TIMELINE.mkdir(parents=True, exist_ok=True)
     with open(TIMELINE / f"{worker}.tsv", "a") as f:

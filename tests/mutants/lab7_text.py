@@ -68,6 +68,18 @@ from sklearn.metrics import confusion_matrix""", ("test_confusion",),
            hidden_only=True),
 ]
 
+_TRIMMED = ("            width = int(mask[rows].sum(dim=1).max())  # no work on columns that are padding in the whole batch\n"
+            "            logits = model(hidden[rows, :width].to(device), mask[rows, :width].to(device))")
+_UNTRIMMED = "            logits = model(hidden[rows].to(device), mask[rows].to(device))"
+_RATER_LOOP_END = (_TRIMMED + "\n"
+                   "            loss = F.cross_entropy(logits, targets[rows].to(device))\n"
+                   "            optimizer.zero_grad()\n"
+                   "            loss.backward()\n"
+                   "            optimizer.step()\n"
+                   "            total += loss.item() * len(rows)\n"
+                   "        losses.append(total / len(hidden))\n"
+                   "    model.train(False)  # evaluation mode")
+
 ALTERNATIVES = [
     Alternative("tfidf_by_hand", "return torch.log(n_docs / df)",
                 "return torch.log(torch.tensor(float(n_docs), dtype=torch.float64)) - torch.log(df)",
@@ -82,11 +94,10 @@ ALTERNATIVES = [
     Alternative("confusion", "for p, t in zip(predicted.tolist(), true.tolist()):\n        matrix[t, p] += 1",
                 "matrix += torch.bincount(true * n_classes + predicted, minlength=n_classes * n_classes)"
                 ".reshape(n_classes, n_classes)", "bincount"),
-    Alternative("rater", "            width = int(mask[rows].sum(dim=1).max())  # no work on columns that are padding in the whole batch\n"
-                "            logits = model(hidden[rows, :width].to(device), mask[rows, :width].to(device))",
-                "            logits = model(hidden[rows].to(device), mask[rows].to(device))",
-                "no trimming of the padding columns (slower, same numbers)"),
-    Alternative("rater", "    model.train(False)  # evaluation mode", "    model.eval()", "model.eval()"),
+    # two independent rewrites of train_rater in one alternative: each needs a training run to judge
+    Alternative("rater", _RATER_LOOP_END, _RATER_LOOP_END.replace(_TRIMMED, _UNTRIMMED).replace(
+                    "    model.train(False)  # evaluation mode", "    model.eval()"),
+                "no trimming of the padding columns (slower, same numbers), and model.eval()"),
     Alternative("sklearn_tfidf", 'token_pattern=r"\\S+", ', 'token_pattern=r"(?u)\\b\\w+\\b", ',
                 "a token pattern that keeps one-letter words"),
 ]
