@@ -6,7 +6,8 @@ started). The course steps run as the course's grader account, the one that owns
 and runs the formgrader; started as root they switch to it (``runuser``), as in nbgrader's
 one-class-multiple-graders set-up:
 
-- ``release --lab L``   ``nbgrader generate_assignment`` then ``release_assignment`` (and the due date)
+- ``release --lab L``   ``nbgrader generate_assignment``, the lab's answers for the judge (recorded if
+  missing), then ``release_assignment`` (and the due date)
 - ``collect --lab L``   ``nbgrader collect --update``: each student's latest submission
 - ``grade --lab L``     the project's sandboxed parallel grader (``python -m autograde autograde``),
   then the grade exports (nbgrader's CSV, per-cell CSV, Canvas gradebook CSV)
@@ -343,6 +344,31 @@ def autograde_cli(course, *argv: str) -> None:
 
 # --- course steps (as the grader account) ------------------------------------------------------
 
+def record_answers(paths: HubPaths, lab: str) -> None:
+    """The judge grades against answers recorded from the lab's solution (kept in the repository's
+    autograde/answers/): record them if missing or stale, as `make release` does, so that `grade`
+    never stops on a fresh checkout. Run by the first process of `release` (root, before it hands
+    the step to the grader account) and again, a no-op then, inside the step."""
+    from autograde import answers
+
+    course = hub_course(paths)
+    if lab not in course.labs():
+        raise HubError(f"unknown lab {lab!r}; labs: {', '.join(course.labs())}")
+    try:
+        answers.load(course, lab)
+        return
+    except answers.AnswersError:
+        pass
+    try:
+        answers.ensure(course, lab)
+    except answers.AnswersError as err:
+        raise HubError(str(err)) from err
+    except OSError as err:
+        raise HubError(f"cannot record the answers of {lab} in {course.answers_dir}: {err}; run "
+                       f"`make release LAB={lab}` as the repository's owner first") from err
+    print(f"recorded the answers of {lab} for the judge in {answers.path(course, lab)}")
+
+
 def step_release(paths: HubPaths, settings: Settings, lab: str) -> None:
     from nbgrader.api import Gradebook
 
@@ -351,6 +377,7 @@ def step_release(paths: HubPaths, settings: Settings, lab: str) -> None:
     if lab not in course.labs():
         raise HubError(f"unknown lab {lab!r}; labs: {', '.join(course.labs())}")
     nbgrader(paths, "generate_assignment", lab, "--force")
+    record_answers(paths, lab)
     due = settings.due.get(lab)
     if due:
         with Gradebook(course.db_url, settings.course_id) as gb:
@@ -526,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
             problems = check_exchange(paths, settings)
             print("\n".join(problems) or f"the exchange {paths.exchange} is fine")
             return 1 if problems else 0
+        if args.command == "release" and is_root():
+            record_answers(paths, args.lab)  # the repository may be root's alone
         code = as_grader(paths, settings, raw)
         if code is not None:
             return code
