@@ -35,6 +35,7 @@ from autograde.hub_course import (
     HUB_CONFIG_DIR,
     SETTINGS_ENV,
     STATE_ENV,
+    HubCourse,
     HubPaths,
     Settings,
     hub_course,
@@ -344,6 +345,12 @@ def autograde_cli(course, *argv: str) -> None:
 
 # --- course steps (as the grader account) ------------------------------------------------------
 
+def require_lab(course: HubCourse, lab: str) -> None:
+    """Stop with the list of labs when ``lab`` is not one of the course's."""
+    if lab not in course.labs():
+        raise HubError(f"unknown lab {lab!r}; labs: {', '.join(course.labs())}")
+
+
 def record_answers(paths: HubPaths, lab: str) -> None:
     """The judge grades against answers recorded from the lab's solution (kept in the repository's
     autograde/answers/): record them if missing or stale, as `make release` does, so that `grade`
@@ -352,21 +359,17 @@ def record_answers(paths: HubPaths, lab: str) -> None:
     from autograde import answers
 
     course = hub_course(paths)
-    if lab not in course.labs():
-        raise HubError(f"unknown lab {lab!r}; labs: {', '.join(course.labs())}")
+    require_lab(course, lab)
     try:
-        answers.load(course, lab)
-        return
-    except answers.AnswersError:
-        pass
-    try:
-        answers.ensure(course, lab)
+        _, recorded = answers.ensure(course, lab)
     except answers.AnswersError as err:
         raise HubError(str(err)) from err
     except OSError as err:
         raise HubError(f"cannot record the answers of {lab} in {course.answers_dir}: {err}; run "
                        f"`make release LAB={lab}` as the repository's owner first") from err
-    print(f"recorded the answers of {lab} for the judge in {answers.path(course, lab)}")
+    if recorded:
+        print(f"recorded the answers of {lab} for the judge in {answers.path(course, lab)}")
+
 
 
 def step_release(paths: HubPaths, settings: Settings, lab: str) -> None:
@@ -374,8 +377,7 @@ def step_release(paths: HubPaths, settings: Settings, lab: str) -> None:
 
     require_exchange(paths, settings)
     course = hub_course(paths)
-    if lab not in course.labs():
-        raise HubError(f"unknown lab {lab!r}; labs: {', '.join(course.labs())}")
+    require_lab(course, lab)
     nbgrader(paths, "generate_assignment", lab, "--force")
     record_answers(paths, lab)
     due = settings.due.get(lab)
