@@ -6,8 +6,8 @@ outside; the executor sends the kernel one cell at a time over Unix sockets in a
 private folder, so the kernel needs no network at all.
 
 Inside the sandbox the kernel sees a read-only system (``/usr``, ``/etc``, the Python
-installation, the venv, ``labkit/`` and ``data/``), a private ``/tmp`` of bounded size,
-and one writable folder: its own scratch copy of the submission (nbgrader's autograded
+installation, the venv, ``labkit/`` and ``data/``; matplotlib's font list, built once
+outside), a private ``/tmp`` of bounded size, and one writable folder: its own scratch copy of the submission (nbgrader's autograded
 folder for that student and lab). ``solutions/``, the gradebook, other students' work
 and the network are simply not there. When the grader runs as root, the kernel drops
 to a uid of its own, so a per-process-count limit applies to it alone.
@@ -99,6 +99,42 @@ def _read_only_roots() -> list[str]:
     return seen
 
 
+@functools.lru_cache(maxsize=1)
+def matplotlib_font_cache() -> Path | None:
+    """A folder holding matplotlib's font list, built once per user and matplotlib version.
+
+    Every sandboxed kernel starts with an empty private ``/tmp``, so matplotlib would scan the
+    system's fonts again in each graded notebook that plots (≈ 0.3 s, see docs/benchmarks.md);
+    the kernel gets this list read-only instead. It is built in a child process, from the fonts
+    every kernel sees (the system's and matplotlib's own: not this user's home). None when it
+    cannot be built: kernels then build their own, as before."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        folder = (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                  / "deep-learning-labs" / f"matplotlib-{version('matplotlib')}")
+    except (PackageNotFoundError, RuntimeError):
+        return None
+    if any(folder.glob("fontlist-*.json")):
+        return folder
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder.parent) as home:
+            building = Path(home) / "cache"
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "MPLCONFIGDIR": str(building)}
+            subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
+                           check=True, capture_output=True, timeout=300)
+            if not any(building.glob("fontlist-*.json")):
+                return None
+            try:
+                building.rename(folder)  # atomic; another grader process may have won the race
+            except OSError:
+                pass
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return folder if any(folder.glob("fontlist-*.json")) else None
+
+
 def bwrap_command(
     kernel_argv: list[str],
     scratch: Path,
@@ -107,8 +143,11 @@ def bwrap_command(
     max_processes: int,
     max_file_bytes: int,
     tmp_bytes: int,
+    font_cache: Path | None = None,
 ) -> list[str]:
-    """The bwrap command line that runs ``kernel_argv`` in the sandbox (see module doc)."""
+    """The bwrap command line that runs ``kernel_argv`` in the sandbox (see module doc);
+    ``font_cache`` (see :func:`matplotlib_font_cache`) is bound read-only into the kernel's
+    matplotlib folder, which stays writable for anything else matplotlib keeps there."""
     # As root, no user namespace: the kernel then drops to ``uid``, a real uid of its own.
     user_ns = [] if uid >= 0 else ["--unshare-user"]
     cmd = ["bwrap", *user_ns, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
@@ -118,6 +157,10 @@ def bwrap_command(
         if os.path.islink(link):
             cmd += ["--symlink", target, link]
     cmd += ["--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
+    if font_cache is not None:
+        cmd += ["--perms", "1777", "--dir", "/tmp/matplotlib"]
+        for path in sorted(font_cache.glob("fontlist-*.json")):
+            cmd += ["--ro-bind", str(path), f"/tmp/matplotlib/{path.name}"]
     roots = _read_only_roots()
     # bwrap makes missing parent folders root-only; the kernel's uid must be able to pass them
     for parent in _ancestors([*roots, str(scratch), str(ipc_dir)]):
@@ -259,7 +302,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 _chown_tree(cwd, self._uid)
             kw["stdout"] = subprocess.DEVNULL  # the kernel's connection banner, not student output
             kernel_cmd = bwrap_command(kernel_cmd, cwd, self._ipc_dir, self._uid, self.max_processes,
-                                       self.max_file_bytes, self.tmp_bytes)
+                                       self.max_file_bytes, self.tmp_bytes, matplotlib_font_cache())
         else:
             self._uid = -1
             kernel_cmd = [sys.executable, "-c", _DROP_AND_EXEC, "-1", str(self.max_processes * 64),

@@ -52,6 +52,9 @@ class Probe:
     reference: Outcome
     mutants: list[Outcome]
     alternatives: list[Outcome]
+    # the answers this run's reference part gives (None if it failed), stored only when the lab
+    # had none: tests/test_recording.py compares them with a recording in the sandbox
+    recorded: answers_mod.Answers | None = None
 
 
 def _gid(cell) -> str:
@@ -181,13 +184,19 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
             for index, cell in enumerate(probes, start=len(base)):
                 client.execute_cell(cell, index)
     reference_seconds = _seconds(nb.cells[:len(base)])
+    # The reference part is exactly what `make release` runs (the split source, one thread,
+    # LABKIT_JUDGE=1), so the suite records each lab's answers here instead of running the
+    # solution a second time; tests/test_recording.py checks a sandboxed recording agrees.
+    reference_run = nbformat.from_dict({**nb, "cells": nb.cells[:len(base)]})
+    own = None
+    try:
+        own = answers_mod.collect(reference_run, lab, record_as or answers_mod.fingerprint(course, lab))
+        own.seconds = reference_seconds
+    except answers_mod.AnswersError:
+        if record_as is not None:
+            raise  # nothing recorded to judge with: say why
     if record_as is not None:
-        # The reference part is exactly what `make release` runs (the split source, one thread,
-        # LABKIT_JUDGE=1), so the suite records each lab's answers here instead of running the
-        # solution a second time; tests/test_recording.py checks a sandboxed recording agrees.
-        reference_run = nbformat.from_dict({**nb, "cells": nb.cells[:len(base)]})
-        recorded = answers_mod.collect(reference_run, lab, record_as)
-        recorded.seconds = reference_seconds
+        recorded = own
         answers_mod.store(course, lab, recorded)
     groups: dict[tuple[str, int], list] = {}
     seconds: dict[tuple[str, int], float] = {}
@@ -206,4 +215,4 @@ def probe_lab(course: Course, lab: str, mutants: list, alternatives: list, timeo
         return judged
 
     return Probe(reference, [outcome("mutant", i, m) for i, m in enumerate(mutants)],
-                 [outcome("alt", i, a) for i, a in enumerate(alternatives)])
+                 [outcome("alt", i, a) for i, a in enumerate(alternatives)], own)

@@ -176,3 +176,50 @@ def test_the_sandbox_binds_nothing_of_the_course_but_labkit_and_data(tmp_path):
     writable = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--bind"]
     assert writable == [str(tmp_path / "scratch"), str(tmp_path / "ipc")]
     assert "--unshare-net" in cmd and "--unshare-pid" in cmd
+
+
+def test_kernels_read_one_matplotlib_font_list_and_cannot_change_it(tmp_path, monkeypatch):
+    """The font list is built once outside the sandbox and bound read-only into each kernel's
+    matplotlib folder, which stays the kernel's own (writable) otherwise."""
+    import subprocess
+    import sys
+
+    from autograde import sandbox
+
+    ok, why = sandbox.sandbox_status()
+    if not ok:
+        pytest.fail(f"the sandbox is required for this test: {why}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fonts = sandbox.matplotlib_font_cache.__wrapped__()
+    assert fonts is not None and fonts.is_relative_to(tmp_path / "cache")
+    [fontlist] = fonts.glob("fontlist-*.json")
+    before = fontlist.read_bytes()
+    scratch, ipc = tmp_path / "scratch", tmp_path / "ipc"
+    scratch.mkdir()
+    ipc.mkdir()
+    code = (
+        "import logging, pathlib\n"
+        "logging.basicConfig()\n"
+        "logging.getLogger('matplotlib.font_manager').setLevel(logging.DEBUG)\n"
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2]); plt.savefig('/tmp/plot.png')\n"
+        f"listed = pathlib.Path('/tmp/matplotlib/{fontlist.name}')\n"
+        "try:\n"
+        "    listed.write_text('{}')\n"
+        "    print('WROTE THE FONT LIST')\n"
+        "except OSError:\n"
+        "    pass\n"
+        "pathlib.Path('/tmp/matplotlib/other.txt').write_text('mine')\n"
+        "print('done')\n"
+    )
+    uid = 65534 if os.geteuid() == 0 else -1  # as root the kernel drops to a uid of its own
+    cmd = sandbox.bwrap_command([sys.executable, "-c", code], scratch, ipc, uid=uid, max_processes=64,
+                                max_file_bytes=2**30, tmp_bytes=2**28, font_cache=fonts)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["done"], done.stdout
+    assert f"Using fontManager instance from /tmp/matplotlib/{fontlist.name}" in done.stderr, done.stderr[-2000:]
+    assert "Could not save" not in done.stderr and "Rebuilding" not in done.stderr, done.stderr[-2000:]
+    assert fontlist.read_bytes() == before
+    assert sandbox.matplotlib_font_cache.__wrapped__() == fonts  # built once: found again, not rebuilt
