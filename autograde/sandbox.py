@@ -107,9 +107,11 @@ def matplotlib_font_cache() -> Path | None:
     system's fonts again in each graded notebook that plots (≈ 0.3 s, see docs/benchmarks.md);
     the kernel gets this list read-only instead. It is built in a child process, from the fonts
     every kernel sees (the system's and matplotlib's own: not this user's home). None when it
-    cannot be built: kernels then build their own, as before."""
+    cannot be built, or with ``AUTOGRADE_FONT_CACHE=0``: kernels then build their own."""
     from importlib.metadata import PackageNotFoundError, version
 
+    if os.environ.get("AUTOGRADE_FONT_CACHE") == "0":
+        return None
     try:
         folder = (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
                   / "deep-learning-labs" / f"matplotlib-{version('matplotlib')}")
