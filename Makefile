@@ -123,11 +123,15 @@ bench: setup
 
 # Scale tests (docs/benchmarks.md). bench-scale: scoring throughput on STUDENTS replayed
 # submissions, SQLite and PostgreSQL, 1 and 2 scorers. scale-dask: 108 real submissions
-# through a Dask LocalCluster. pg-start/pg-stop: the workspace's PostgreSQL gradebook server.
+# through a Dask LocalCluster. bench-kernel: one sandboxed kernel's start, with and without the
+# shared font list. pg-start/pg-stop: the workspace's PostgreSQL gradebook server.
 STUDENTS ?= 2000
-.PHONY: bench-scale scale-dask pg-start pg-stop
+.PHONY: bench-scale bench-kernel scale-dask pg-start pg-stop
 bench-scale: setup
 	$(PY) -m autograde.scale replay --lab $(LAB) --students $(STUDENTS)
+
+bench-kernel: setup
+	$(PY) -m autograde.kernel_bench
 
 scale-dask: setup
 	$(PY) -m autograde.scale dask --lab $(LAB) --submissions 108 --workers 2
