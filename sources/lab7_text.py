@@ -353,7 +353,8 @@ assert_equal(names[int(kw_ranked[0, 0])], "heapq", "first result for 'priority q
 assert_equal(names[int(kw_ranked[queries.index("RFC 4122"), 0])], "uuid", "first result for 'RFC 4122'")
 for i in (3, 23, 24):  # a query's results must not depend on the other questions asked with it
     assert_equal(keyword_search(queries[i:i + 1], docs, 5).tolist(), kw_ranked[i:i + 1].tolist(),
-                 f"results for {queries[i]!r} asked alone (must agree with its results in the batch of all queries)")
+                 f"results for {queries[i]!r} asked alone (must agree with its results in the batch of all queries: "
+                 "is the vectorizer fitted on the documents only?)")
 ### BEGIN HIDDEN TESTS
 _extra = ["debugger", "compress data with zlib", "parse a configuration file", "unique identifiers"]
 expect_equal(keyword_search(_extra + queries[:3], docs, 3).tolist(), "keyword search rankings for other queries")
@@ -506,7 +507,8 @@ for j, (label, table) in enumerate([("keyword (TF-IDF)", kw_table), ("semantic (
     ax.bar([i + j * width for i in range(len(table))], [v[1] for v in table.values()], width, label=label)
 ax.set_xticks([i + width / 2 for i in range(len(kw_table))], list(kw_table))
 ax.axhline(3 / len(docs), color="gray", linestyle="--", label=f"a random ranking (3/{len(docs)} for one answer)")
-ax.set(ylabel="recall@3 (1 = always in the top 3)", ylim=(0, 1.3), title="Which questions each search engine answers")
+ax.set(xlabel="kind of question", ylabel="recall@3 (1 = always in the top 3)", ylim=(0, 1.3),
+       title="Which questions each search engine answers")
 ax.legend(loc="upper center", ncol=3, fontsize=8)
 plt.show()
 for kind in ("paraphrase", "identifier", "negation"):
@@ -567,15 +569,16 @@ print(f"{len(unseen)} of {len(test)} test reviews contain a word that no trainin
 # Write the classic baseline. Use exactly these settings, so that your numbers can be compared with everyone's:
 # `TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)` (words and word pairs: "not tasty" becomes
 # a feature of its own) and `LogisticRegression(C=10.0, max_iter=1000)` trained on the stars. Fit the vectorizer on
-# the **training texts only**: the test set stands for reviews that do not exist yet (q3 below asks what goes wrong
-# otherwise). The visible check includes a tiny problem whose probabilities only these settings give.
+# the **training texts only** (q3 below asks why). The visible check includes a tiny problem whose probabilities
+# only these settings give.
 
 # %% nbgrader={"grade": false, "grade_id": "tfidf_lr", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def tfidf_lr(train_texts: list[str], train_stars: torch.Tensor, test_texts: list[str]) -> torch.Tensor:
     """TF-IDF (words and bigrams) + logistic regression.
 
     Args:
-        train_texts: N training reviews; train_stars: (N,) int64 stars in 1..5.
+        train_texts: N training reviews; train_stars: (N,) int64 stars in 1..5, every star at least once
+            (true of every training set in this lab: `predict_proba` has one column per class it saw).
         test_texts: M reviews to rate.
 
     Returns:
@@ -595,7 +598,8 @@ assert_tensor(tfidf_probs, "TF-IDF + LR probabilities", shape=(len(test), 5), dt
 assert_close(tfidf_probs.sum(dim=1), torch.ones(len(test), dtype=torch.float64), "probabilities sum to 1", atol=1e-6)
 # the test reviews must not influence the model: rating fewer of them changes nothing
 assert_close(tfidf_lr(train.texts, train.stars, test.texts[:40]), tfidf_probs[:40],
-             "probabilities of the first 40 test reviews rated alone (must agree with rating all of them)",
+             "probabilities of the first 40 test reviews rated alone (must agree with rating all of them: "
+             "is the vectorizer fitted on the training texts only?)",
              atol=1e-6, rtol=1e-5)
 # a tiny problem: 40 generated reviews; scikit-learn's default settings give other numbers
 tiny_train = reviews.make_reviews(40, seed=7503)
@@ -619,7 +623,8 @@ expect_close(_probs, "TF-IDF + LR probabilities on other reviews", rtol=1e-4, at
 # The next two models read the encoder's hidden states. The encoder is the slow part, so we run it once over all
 # reviews (batches of similar length, little padding) and keep two layers: the output of the last layer, for
 # sentence embeddings, and its **input** (the output of layer 5), from which the fine-tuned model recomputes the
-# last layer with its own weights.
+# last layer with its own weights. `states` is a dict keyed by layer, counted from the end as in a list:
+# `states[-1]` is the last layer's output and `states[-2]` its input, each `(reviews, tokens, 384)`.
 
 # %%
 states, review_mask = encoder.hidden_states(train.texts + val.texts + test.texts, tokenizer, bert,
@@ -641,7 +646,8 @@ def frozen_lr(train_embeddings: torch.Tensor, train_stars: torch.Tensor, test_em
     """Logistic regression on fixed embeddings.
 
     Args:
-        train_embeddings: (N, F) float; train_stars: (N,) int64 in 1..5; test_embeddings: (M, F).
+        train_embeddings: (N, F) float; train_stars: (N,) int64 in 1..5, every star at least once;
+        test_embeddings: (M, F).
 
     Returns:
         (M, 5) float64 class probabilities (column c: c + 1 stars).
@@ -909,6 +915,10 @@ for i in wrong.tolist():
 # still (± 0.05), so choosing a model or a setting by validation accuracy alone partly chooses by chance. The
 # pretrained encoder's knowledge of rare words barely shows here, because only a handful of test reviews contain a
 # word unseen in training (printed in section 6); on these generated reviews the bag of words is a strong baseline.
+#
+# Accuracy also hides *where* a model errs: read each confusion matrix row by row. In our run the fine-tuned rater
+# rates most 1★ reviews as 2★ (its first row) while TF-IDF + LR sends some of them all the way to 5★; the
+# within-1-star column forgives the first kind of error and not the second.
 
 # %% [markdown]
 # ### Optional, with a GPU: fine-tune the whole encoder
@@ -990,8 +1000,10 @@ assert_accuracy(frozen_lr(frozen["train"], train.stars, embed(list(_lb_texts))),
 #
 # Answer each question with one letter, e.g. `answers["q1"] = "a"`.
 #
-# **q1.** With the lecture's formula, what weight does a term get that occurs in every document?
-# (a) 0  (b) 1  (c) log N  (d) it depends on how often it occurs
+# **q1.** Every review of a corpus is copied once, so the corpus holds each document twice. What happens to the
+# lecture's idf of each term?
+# (a) nothing: N and df(t) both double  (b) every idf grows by log 2  (c) every idf is halved
+# (d) a term in every document now gets a positive weight
 #
 # **q2.** Why does scikit-learn's `TfidfVectorizer` add 1 to the idf (`log(N / df) + 1`)?
 # (a) to avoid dividing by zero for unseen terms  (b) so that terms occurring in every document still count
@@ -1005,10 +1017,9 @@ assert_accuracy(frozen_lr(frozen["train"], train.stars, embed(list(_lb_texts))),
 #
 # **q4.** For the query `PEP 343`, keyword search ranks contextlib first while semantic search leaves it out of
 # its top 3 (section 5). What is the most likely reason?
-# (a) the encoder's vectors for a rare number (or its word pieces) carry little of its exact value, so the query's
-# embedding means little more than "some PEP" and other documents look as close; a keyword match on the token
-# "343" is exact  (b) the encoder is case-sensitive  (c) numbers are removed before encoding
-# (d) the embedding has only 384 dimensions
+# (a) the number's word pieces carry little of its exact value to the encoder, while the keyword match on "343"
+# is exact  (b) the encoder is case-sensitive  (c) the tokenizer removes numbers before encoding
+# (d) 384 dimensions cannot hold the names of all the modules
 
 # %% nbgrader={"grade": false, "grade_id": "mcq_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
 answers = {}
