@@ -152,7 +152,7 @@ two, four, four_thirds = (torch.tensor(v, dtype=torch.float64) for v in (2.0, 4.
 # df: and 2, cheap 2, food 2, good 2, service 2, slow 1, the 3, was 3, wine 2 (of N = 4 documents)
 expected_idf = torch.stack([log(two), log(two), log(two), log(two), log(two), log(four), log(four_thirds),
                             log(four_thirds), log(two)])
-assert_close(idf, expected_idf, "idf of the toy corpus")
+assert_close(idf, expected_idf, "idf of the toy corpus (index 0..8: and, cheap, food, good, service, slow, the, was, wine)")
 assert_tensor(tfidf_lecture(toy_counts.clone()), "tf-idf of the toy corpus", shape=(4, 9), dtype=torch.float64)
 assert_close(tfidf_lecture(toy_counts.clone()), toy_counts * expected_idf, "tf-idf of the toy corpus")
 ### BEGIN HIDDEN TESTS
