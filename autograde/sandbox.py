@@ -8,8 +8,8 @@ private folder, so the kernel needs no network at all.
 Inside the sandbox the kernel sees a read-only system (``/usr``, ``/etc``, the Python
 installation, the venv, ``labkit/`` and ``data/``; matplotlib's font list, built once
 outside), a private ``/tmp`` of bounded size, and one writable folder: its own scratch
-copy of the submission (nbgrader's autograded folder for that student and lab). ``solutions/``, the gradebook, other students' work
-and the network are simply not there. When the grader runs as root, the kernel drops
+copy of the submission (nbgrader's autograded folder for that student and lab).
+``solutions/``, the gradebook, other students' work and the network are simply not there. When the grader runs as root, the kernel drops
 to a uid of its own, so a per-process-count limit applies to it alone.
 
 A watchdog thread in the executor sums the memory and counts the processes of the
