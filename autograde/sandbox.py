@@ -9,8 +9,9 @@ Inside the sandbox the kernel sees a read-only system (``/usr``, ``/etc``, the P
 installation, the venv, ``labkit/`` and ``data/``; matplotlib's font list, built once
 outside), a private ``/tmp`` of bounded size, and one writable folder: its own scratch
 copy of the submission (nbgrader's autograded folder for that student and lab).
-``solutions/``, the gradebook, other students' work and the network are simply not there. When the grader runs as root, the kernel drops
-to a uid of its own, so a per-process-count limit applies to it alone.
+``solutions/``, the gradebook, other students' work and the network are simply not there.
+When the grader runs as root, the kernel drops to a uid of its own, so a per-process-count
+limit applies to it alone.
 
 A watchdog thread in the executor sums the memory and counts the processes of the
 kernel's process tree and kills the whole sandbox when a limit is passed; the reason is
