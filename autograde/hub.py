@@ -371,7 +371,6 @@ def record_answers(paths: HubPaths, lab: str) -> None:
         print(f"recorded the answers of {lab} for the judge in {answers.path(course, lab)}")
 
 
-
 def step_release(paths: HubPaths, settings: Settings, lab: str) -> None:
     from nbgrader.api import Gradebook
 
