@@ -35,9 +35,11 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -448,15 +450,32 @@ class _DaskPool:
         self.client.close()
 
 
+_SERVING = threading.local()  # a Dask worker thread's long-lived executing child (autograde.worker)
+
+
 def _execute_on_dask_worker(task: Task, gpu_fraction: float | None = None) -> Executed:
     # On a cluster each Dask worker is started with its own GPU (CUDA_VISIBLE_DEVICES set by
     # the job script or dask-jobqueue) and `--resources GPU=1`; the grading child inherits it,
     # and the GPU memory cap when several tasks share that GPU.
-    if gpu_fraction is not None:
-        from autograde.resources import GPU_FRACTION_ENV
+    from autograde.resources import GPU_FRACTION_ENV
+    from autograde.worker import ServingChild
 
-        os.environ[GPU_FRACTION_ENV] = f"{gpu_fraction:.4f}"
-    return execute_task(task)
+    threads = str(task.threads)
+    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "LABKIT_THREADS": threads,
+           GPU_FRACTION_ENV: None if gpu_fraction is None else f"{gpu_fraction:.4f}"}
+    child = getattr(_SERVING, "child", None)
+    if child is None or not child.alive():
+        child = _SERVING.child = ServingChild()
+    try:
+        return child.run(task, env)
+    except (EOFError, pickle.UnpicklingError):
+        # the child itself died (not the student's kernel, which is a process of its own):
+        # this task runs again in a one-off child, the next one gets a new serving child
+        child.close()
+        _SERVING.child = None
+        if gpu_fraction is not None:
+            os.environ[GPU_FRACTION_ENV] = env[GPU_FRACTION_ENV]
+        return execute_task(task)
 
 
 def autograde(

@@ -219,3 +219,23 @@ def test_dask_workers_and_postgres_scorers_match_serial(serial, gradebook_course
     from autograde import exports
 
     assert "demo-reference" in exports.export_nbgrader_csv(course).read_text()
+
+
+def test_a_dask_threads_serving_child_answers_and_its_death_is_reported():
+    """Dask tasks run in a long-lived ``autograde.worker --serve`` child per worker thread; a
+    task it cannot execute comes back with a reason, and a dead child raises EOFError (the
+    Dask task then runs in a one-off child, see parallel._execute_on_dask_worker)."""
+    from autograde.worker import ServingChild
+
+    child = ServingChild()
+    try:
+        task = parallel.Task(LAB, "nobody", "0" * 64, submission={}, lab_files={}, gradebook=b"not a database")
+        outcome = child.run(task, {"LABKIT_THREADS": "1", "UNSET_ME": None})
+        assert outcome.notebook is None and outcome.reason and outcome.student == "nobody"
+        assert child.alive(), "one failed task must not end the child"
+        child.proc.kill()
+        child.proc.wait()
+        with pytest.raises(EOFError):
+            child.run(task, {})
+    finally:
+        child.close()
