@@ -239,3 +239,39 @@ def test_a_dask_threads_serving_child_answers_and_its_death_is_reported():
             child.run(task, {})
     finally:
         child.close()
+
+
+def test_a_serving_child_and_its_kernel_die_with_their_dask_worker(tmp_path):
+    """kill -9 of a Dask worker in the middle of a submission takes its serving child and the
+    student's kernel with it: nothing keeps running on the node."""
+    import os
+
+    import psutil
+    from distributed import Client, LocalCluster
+
+    course = _prepare(tmp_path)
+    task = parallel.plan(course, [LAB], None, force=True, threads=1).tasks[0]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        worker = psutil.Process(next(iter(client.run(os.getpid).values())))
+        client.submit(parallel._execute_on_dask_worker, task, pure=False)
+        deadline, busy = time.time() + 120, []
+        while time.time() < deadline and not any("ipykernel" in " ".join(p.cmdline()) for p in busy):
+            time.sleep(0.2)
+            busy = [p for p in worker.children(recursive=True) if p.is_running()]
+        serving = [p for p in busy if "--serve" in " ".join(p.cmdline())]
+        assert len(serving) == 1 and any("ipykernel" in " ".join(p.cmdline()) for p in busy), \
+            "the worker's serving child never started a kernel"
+        worker.send_signal(signal.SIGKILL)
+
+        def running(p) -> bool:
+            try:
+                return p.status() != psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return False
+
+        # the kernel has only just started: 3 s is well before the notebook could finish on its own
+        deadline = time.time() + 3
+        while any(running(p) for p in busy) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in busy if running(p)], "processes outlived the killed Dask worker"
