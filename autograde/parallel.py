@@ -73,7 +73,7 @@ from autograde.pipeline import (
     submission_files,
     warm_dataset_cache,
 )
-from autograde.resources import WorkerPlan
+from autograde.resources import WorkerPlan, thread_environment
 from autograde.safe_execute import GradingNotes
 
 STATE_VERSION = 3  # 3: judged outside the kernel against recorded answers
@@ -143,8 +143,7 @@ def execute_task(task: Task, gpu: str | None = None, in_process: bool = False) -
             except Exception as err:  # a grading bug must not take the worker process down
                 ok, log = False, f"error: {type(err).__name__}: {err}"
         else:
-            env = {**os.environ, "OMP_NUM_THREADS": str(task.threads), "MKL_NUM_THREADS": str(task.threads),
-                   "LABKIT_THREADS": str(task.threads)}
+            env = {**os.environ, **thread_environment(task.threads)}
             if gpu is not None:
                 env["CUDA_VISIBLE_DEVICES"] = gpu
             cmd = [sys.executable, "-m", "autograde.worker", str(root), task.lab, task.student,
@@ -460,8 +459,7 @@ def _execute_on_dask_worker(task: Task, gpu_fraction: float | None = None) -> Ex
     from autograde.resources import GPU_FRACTION_ENV
     from autograde.worker import ServingChild
 
-    threads = str(task.threads)
-    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "LABKIT_THREADS": threads,
+    env = {**thread_environment(task.threads),
            GPU_FRACTION_ENV: None if gpu_fraction is None else f"{gpu_fraction:.4f}"}
     child = getattr(_SERVING, "child", None)
     if child is None or not child.alive():

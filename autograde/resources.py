@@ -59,6 +59,11 @@ class Machine:
         return len(self.gpu_memory_bytes)
 
 
+def thread_environment(threads: int) -> dict[str, str]:
+    """Environment that limits a kernel's torch, OpenMP and MKL to ``threads`` threads."""
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "LABKIT_THREADS": str(threads)}
+
+
 @dataclass(frozen=True)
 class WorkerPlan:
     """How a local grading run uses the machine."""
@@ -72,8 +77,7 @@ class WorkerPlan:
 
     def environment(self, index: int) -> dict[str, str]:
         """Environment of worker ``index``: thread limits and, on GPU machines, its GPU and cap."""
-        env = {"OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads),
-               "LABKIT_THREADS": str(self.threads)}
+        env = thread_environment(self.threads)
         if self.gpus and self.gpus[index]:
             env["CUDA_VISIBLE_DEVICES"] = self.gpus[index]
             env[GPU_FRACTION_ENV] = f"{self.gpu_memory_fraction:.4f}"

@@ -120,6 +120,16 @@ def test_two_local_workers_match_serial_nbgrader(serial, tmp_path):
     assert "skipped" in third["demo-partial"].reason
 
 
+def _running(process) -> bool:
+    """Alive and not a zombie (a zombie is dead, waiting for its parent or init to reap it)."""
+    import psutil
+
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_kill_minus_9_mid_run_then_resume_loses_nothing(serial, tmp_path):
     course = _prepare(tmp_path)
     cmd = [sys.executable, "-m", "autograde", "--course-root", str(course.root), "--workspace", str(course.workspace),
@@ -137,16 +147,10 @@ def test_kill_minus_9_mid_run_then_resume_loses_nothing(serial, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    def running(p) -> bool:
-        try:
-            return p.status() != psutil.STATUS_ZOMBIE  # a zombie is dead, waiting for init to reap it
-        except psutil.NoSuchProcess:
-            return False
-
     deadline = time.time() + 15
-    while any(running(p) for p in children) and time.time() < deadline:
+    while any(_running(p) for p in children) and time.time() < deadline:
         time.sleep(0.2)
-    alive = [p for p in children if running(p)]
+    alive = [p for p in children if _running(p)]
     assert not alive, f"processes outlived the killed grader: {[(p.pid, p.name()) for p in alive]}"
     first = {p.name: p.stat().st_mtime_ns for p in state.glob("*.json")}
     assert len(first) < 3, "the run finished before it could be killed"
@@ -264,14 +268,8 @@ def test_a_serving_child_and_its_kernel_die_with_their_dask_worker(tmp_path):
             "the worker's serving child never started a kernel"
         worker.send_signal(signal.SIGKILL)
 
-        def running(p) -> bool:
-            try:
-                return p.status() != psutil.STATUS_ZOMBIE
-            except psutil.NoSuchProcess:
-                return False
-
         # the kernel has only just started: 3 s is well before the notebook could finish on its own
         deadline = time.time() + 3
-        while any(running(p) for p in busy) and time.time() < deadline:
+        while any(_running(p) for p in busy) and time.time() < deadline:
             time.sleep(0.1)
-        assert not [p for p in busy if running(p)], "processes outlived the killed Dask worker"
+        assert not [p for p in busy if _running(p)], "processes outlived the killed Dask worker"
