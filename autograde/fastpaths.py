@@ -8,12 +8,17 @@ on Lab 1 (measured with cProfile, see docs/benchmarks.md), and most of it was no
   the scorer's time went to compiling the same ~90 queries again for each submission;
 * ``CheckCellMetadata`` (run twice per submission) validates each cell's nbgrader metadata with
   ``jsonschema.validate``, which first validates nbgrader's own, constant schema against the
-  JSON-Schema meta-schema, once per cell.
+  JSON-Schema meta-schema, once per cell;
+* ``Gradebook.close`` disposes of the engine's connections, so each of those ten opens connected to
+  the database again: on PostgreSQL a new server process and its authentication every time.
 
-:func:`install` makes each process keep one engine per database URL (``Gradebook.close`` still
-disposes of its connections, the compiled-statement cache survives that) and validates cell
+:func:`install` makes each process keep one engine per database URL (on SQLite ``Gradebook.close``
+still disposes of its connections, the compiled-statement cache survives that) and validates cell
 metadata with one cached validator per schema, reporting the same error ``jsonschema.validate``
-would (its ``best_match``). The SQL that reaches the gradebook and every file written are
+would (its ``best_match``). On a database server (PostgreSQL) a closed gradebook hands its
+connection back to the engine's pool for the next open, pinged before reuse, so a restarted server
+costs a reconnect, not an error; SQLite keeps nbgrader's close (a pooled connection would keep
+a replaced file open). The SQL that reaches the gradebook and every file written are
 unchanged; tests/test_parallel.py compares gradebooks and notebooks with serial nbgrader's.
 
 :func:`install_alembic_head` (also installed by :mod:`autograde.pipeline`, so everywhere a gradebook
@@ -38,6 +43,8 @@ def _engine_per_url(create_engine):
     engines: dict[tuple, object] = {}
 
     def create(url, *args, **kwargs):
+        if not str(url).startswith("sqlite"):
+            kwargs.setdefault("pool_pre_ping", True)  # pooled connections outlive a server restart
         key = (str(url), args, tuple(sorted(kwargs.items())))
         with _lock:
             if key not in engines:
@@ -45,6 +52,18 @@ def _engine_per_url(create_engine):
             return engines[key]
 
     return create
+
+
+def _keep_connections(close):
+    """``Gradebook.close`` that keeps a database server's connection pooled for the next open."""
+
+    def close_keeping_connections(self) -> None:
+        if self.engine.dialect.name == "sqlite":
+            return close(self)
+        self.db.remove()  # the session ends and its connection returns to the engine's pool
+        return None
+
+    return close_keeping_connections
 
 
 def _cached_validate(jsonschema):
@@ -109,6 +128,7 @@ def install() -> None:
         import nbgrader.nbgraderformat.common as common
 
         nbgrader.api.create_engine = _engine_per_url(nbgrader.api.create_engine)
+        nbgrader.api.Gradebook.close = _keep_connections(nbgrader.api.Gradebook.close)
         common.jsonschema = SimpleNamespace(validate=_cached_validate(jsonschema),
                                             ValidationError=jsonschema.ValidationError)
         _installed = True

@@ -5,6 +5,7 @@ several scorers — are in test_parallel.py; the measured scale runs in autograd
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -119,3 +120,42 @@ def test_gpu_check_says_no_cuda_and_exits_cleanly():
     assert done.returncode == 0, done.stderr
     assert "no CUDA device" in done.stdout
     assert "graded" not in done.stdout  # it did nothing else
+
+
+def test_scorer_gradebooks_reuse_one_server_connection_and_survive_a_restart(postgres):
+    """With autograde.fastpaths (every scorer process), each ``Gradebook`` open on a database server
+    reuses the pooled connection instead of starting a server process of its own; when the server
+    has ended that connection (a restart, an idle timeout) the next open reconnects (a ping before
+    reuse) instead of failing."""
+    workspace, url = postgres
+    _fill(url)
+    code = f"""
+import json
+import sqlalchemy
+from sqlalchemy import event
+from autograde import fastpaths
+fastpaths.install()
+from nbgrader.api import Gradebook
+connects = []
+event.listen(sqlalchemy.engine.Engine, "connect", lambda dbapi, record: connects.append(1))
+url = {url!r}
+for _ in range(5):
+    with Gradebook(url, {COURSE_ID!r}) as gb:
+        students = [s.id for s in gb.students]
+pooled = len(connects)
+admin = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)  # not through the fast path
+with admin.connect() as conn:  # the server ends every other session, the pooled one included
+    others = conn.execute(sqlalchemy.text("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                                          "AND datname = current_database()")).scalars().all()
+    ended = sum(conn.execute(sqlalchemy.text("SELECT pg_terminate_backend(:pid)"), {{"pid": pid}}).scalar()
+                for pid in others)
+with Gradebook(url, {COURSE_ID!r}) as gb:
+    after = [s.id for s in gb.students]
+print(json.dumps({{"students": students, "connects": pooled, "ended": ended, "after": after}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["students"] == ["alice"] and result["after"] == ["alice"]
+    assert result["connects"] == 1, "five gradebook opens, one server connection"
+    assert result["ended"] >= 1, "the pooled connection was ended by the server before the last open"
