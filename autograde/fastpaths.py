@@ -39,11 +39,19 @@ _installed = False
 _lock = threading.Lock()
 
 
+def _on_a_server(url) -> bool:
+    """Whether the gradebook URL (a string or SQLAlchemy's URL) names a database server, not a SQLite file."""
+    # imported here: autograde.gradebooks imports autograde.pipeline, which imports this module
+    from autograde.gradebooks import is_sqlite
+
+    return not is_sqlite(str(url))
+
+
 def _engine_per_url(create_engine):
     engines: dict[tuple, object] = {}
 
     def create(url, *args, **kwargs):
-        if not str(url).startswith("sqlite"):
+        if _on_a_server(url):
             kwargs.setdefault("pool_pre_ping", True)  # pooled connections outlive a server restart
         key = (str(url), args, tuple(sorted(kwargs.items())))
         with _lock:
@@ -58,7 +66,7 @@ def _keep_connections(close):
     """``Gradebook.close`` that keeps a database server's connection pooled for the next open."""
 
     def close_keeping_connections(self) -> None:
-        if self.engine.dialect.name == "sqlite":
+        if not _on_a_server(self.engine.url):
             return close(self)
         self.db.remove()  # the session ends and its connection returns to the engine's pool
         return None
