@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ import time
 import warnings
 
 import nbformat
+import psutil
 import pytest
 from conftest import make_small_course
 from nbgrader.api import Gradebook
@@ -122,8 +124,6 @@ def test_two_local_workers_match_serial_nbgrader(serial, tmp_path):
 
 def _running(process) -> bool:
     """Alive and not a zombie (a zombie is dead, waiting for its parent or init to reap it)."""
-    import psutil
-
     try:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -141,8 +141,6 @@ def test_kill_minus_9_mid_run_then_resume_loses_nothing(serial, tmp_path):
     while time.time() < deadline and not (state.exists() and any(state.glob("*.json"))):
         time.sleep(0.2)
     assert state.exists() and any(state.glob("*.json")), "no submission was graded before the deadline"
-    import psutil
-
     children = psutil.Process(proc.pid).children(recursive=True)  # workers, scorers, kernels
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -248,9 +246,6 @@ def test_a_dask_threads_serving_child_answers_and_its_death_is_reported():
 def test_a_serving_child_and_its_kernel_die_with_their_dask_worker(tmp_path):
     """kill -9 of a Dask worker in the middle of a submission takes its serving child and the
     student's kernel with it: nothing keeps running on the node."""
-    import os
-
-    import psutil
     from distributed import Client, LocalCluster
 
     course = _prepare(tmp_path)

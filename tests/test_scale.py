@@ -122,7 +122,7 @@ def test_gpu_check_says_no_cuda_and_exits_cleanly():
     assert "graded" not in done.stdout  # it did nothing else
 
 
-def test_scorer_gradebooks_reuse_one_server_connection_and_survive_a_restart(postgres):
+def test_scorer_gradebooks_reuse_one_server_connection_and_reconnect_when_it_is_ended(postgres):
     """With autograde.fastpaths (every scorer process), each ``Gradebook`` open on a database server
     reuses the pooled connection instead of starting a server process of its own; when the server
     has ended that connection (a restart, an idle timeout) the next open reconnects (a ping before
