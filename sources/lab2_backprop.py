@@ -119,6 +119,10 @@ f_wide = torch.tensor([[0.0, 0.0, 0.0, 0.0, 0.0], [3.0, 1.0, 4.0, 1.0, 5.0]])
 assert_close(softmax(f_wide).sum(dim=1), torch.ones(2), "each row of a (2, 5) softmax sums to 1")
 assert_close(softmax(f_wide)[0], torch.full((5,), 0.2), "equal logits give equal probabilities 1/K")
 assert_equal(str(softmax(f_wide.double()).dtype), "torch.float64", "softmax of a float64 input stays float64")
+f_kept = torch.tensor([[1.0, 2.0, 3.0], [4.0, 0.0, -1.0]])
+softmax(f_kept), log_softmax(f_kept)
+assert_close(f_kept, torch.tensor([[1.0, 2.0, 3.0], [4.0, 0.0, -1.0]]),
+             "softmax and log_softmax leave their input unchanged (no in-place f -= ...)")
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(2101)
 for _n, _k, _scale in [(5, 7, 1.0), (13, 3, 300.0), (2, 11, 80.0), (1, 2, 1e4)]:
@@ -129,6 +133,9 @@ for _n, _k, _scale in [(5, 7, 1.0), (13, 3, 300.0), (2, 11, 80.0), (1, 2, 1e4)]:
 _f64 = torch.randn(4, 6, generator=_g, dtype=torch.float64) * 50
 expect_close(softmax(_f64.clone()), "softmax keeps float64", atol=1e-12)
 expect_equal(str(softmax(_f64.clone()).dtype), "softmax returns the input's dtype")
+_f_kept = _f64.clone()
+softmax(_f_kept), log_softmax(_f_kept)
+expect_close(_f_kept, "softmax and log_softmax leave their input unchanged", atol=0.0, rtol=0.0)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -310,18 +317,18 @@ for _sizes, _act in [([7, 3], "relu"), ([2, 9, 5, 8, 3], "tanh"), ([10, 4, 6], "
 # from the loss, one layer at a time, with the chain rule. You derive both of its pieces yourself: first the gradient
 # at the logits, then the gradients of a linear layer.
 #
-# **Derive `∂L/∂F`.** Take one example with logits `f` (one row of `F`, `K` entries) and label `y`. Its loss is
+# **Derive `∂L/∂S`.** Take one example with logits `f` (one row of the `(N, K)` logits matrix `S`, `K` entries) and label `y`. Its loss is
 #
 # `ℓ = −log p_y = −f_y + log Σ_j e^{f_j}`, with `p = softmax(f)`.
 #
 # On paper, differentiate `ℓ` with respect to one logit `f_k`: the first term contributes only when `k = y`; for the
 # second, apply the chain rule to the log and recognise `p_k` in the result. Write both cases as one expression with
 # `p_k` and the indicator `[k = y]` (1 when `k = y`, else 0). The batch loss is the **mean** `L = (1/N) Σ_i ℓ_i`:
-# what does the mean do to `∂L/∂F[i, k]`?
+# what does the mean do to `∂L/∂S[i, k]`?
 #
 # Turn your result into `cross_entropy_grad(logits, y)`, with your `softmax` and without autograd. The check compares
 # it with autograd's gradient of `F.cross_entropy` and prints the largest difference next to the tolerance. A
-# self-check for your derivation: every row of `∂L/∂F` sums to 0 — can you see why from your formula?
+# self-check for your derivation: every row of `∂L/∂S` sums to 0 — can you see why from your formula?
 
 # %% nbgrader={"grade": false, "grade_id": "logits_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def cross_entropy_grad(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -347,29 +354,29 @@ by_hand("logits_grad", [cross_entropy_grad], forbidden=("backward", "grad", "vjp
 # worked once from the definition: equal logits give p = 1/3 for each of K = 3 classes; N = 2, labels 1 and 0
 # (class 2 is never the label: the result must still have K = 3 columns)
 g_equal = cross_entropy_grad(torch.zeros(2, 3), torch.tensor([1, 0]))
-assert_tensor(g_equal, "∂L/∂F for N=2, K=3", shape=(2, 3))
-assert_close(g_equal, torch.tensor([[1 / 6, -1 / 3, 1 / 6], [-1 / 3, 1 / 6, 1 / 6]]), "∂L/∂F at equal logits, N=2, K=3")
+assert_tensor(g_equal, "∂L/∂S for N=2, K=3", shape=(2, 3))
+assert_close(g_equal, torch.tensor([[1 / 6, -1 / 3, 1 / 6], [-1 / 3, 1 / 6, 1 / 6]]), "∂L/∂S at equal logits, N=2, K=3")
 # against autograd: torch's cross-entropy, differentiated by torch, on a (5, 4) float64 batch with large logits
 logits_ag = 4 * torch.randn(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(31))
 y_ag = torch.tensor([3, 0, 0, 2, 1])
 leaf = logits_ag.clone().requires_grad_(True)
 F.cross_entropy(leaf, y_ag).backward()
 g_mine = cross_entropy_grad(logits_ag.clone(), y_ag)
-assert_tensor(g_mine, "∂L/∂F for a (5, 4) float64 batch", shape=(5, 4), dtype=torch.float64)
-assert_close(g_mine, leaf.grad, "∂L/∂F against autograd, (5, 4) float64", atol=1e-12, rtol=1e-9)
-assert_close(g_mine.sum(dim=1), torch.zeros(5, dtype=torch.float64), "each row of ∂L/∂F sums to 0", atol=1e-12)
+assert_tensor(g_mine, "∂L/∂S for a (5, 4) float64 batch", shape=(5, 4), dtype=torch.float64)
+assert_close(g_mine, leaf.grad, "∂L/∂S against autograd, (5, 4) float64", atol=1e-12, rtol=1e-9)
+assert_close(g_mine.sum(dim=1), torch.zeros(5, dtype=torch.float64), "each row of ∂L/∂S sums to 0", atol=1e-12)
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(2351)
 for _n, _k, _scale in [(1, 2, 1.0), (7, 10, 30.0), (16, 3, 2.0)]:
     _f = _scale * torch.randn(_n, _k, generator=_g, dtype=torch.float64)
     _y = torch.randint(0, _k, (_n,), generator=_g)
-    expect_close(cross_entropy_grad(_f.clone(), _y.clone()), f"∂L/∂F on random ({_n}, {_k}) x {_scale:g}", atol=1e-12,
+    expect_close(cross_entropy_grad(_f.clone(), _y.clone()), f"∂L/∂S on random ({_n}, {_k}) x {_scale:g}", atol=1e-12,
                  rtol=1e-9)
-expect_close(cross_entropy_grad(torch.tensor([[800.0, 0.0, -800.0]]), torch.tensor([2])), "∂L/∂F with logits ±800 (float32)")
+expect_close(cross_entropy_grad(torch.tensor([[800.0, 0.0, -800.0]]), torch.tensor([2])), "∂L/∂S with logits ±800 (float32)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# **The rest of the chain: derive the rules of a linear layer.** With `G = ∂L/∂F` from your `cross_entropy_grad`, go
+# **The rest of the chain: derive the rules of a linear layer.** With `G = ∂L/∂S` from your `cross_entropy_grad`, go
 # back through the layers. Two rules are needed.
 #
 # * **A linear layer** `Z = A Wᵀ + b`, with input `A` of shape `(N, n_in)`, `W` of shape `(n_out, n_in)`, and the
@@ -715,8 +722,9 @@ for layer in range(len(params_gc)):
 # * `sgd_step(params, grads, lr)`: update every parameter **in place**, `W ← W − lr · dW` (careful: `W = W - …`
 #   only rebinds a local name and changes nothing in `params`);
 # * `train_by_hand(...)`: mini-batch SGD with `mlp_loss_and_grads`. Start from `init_mlp(sizes, seed=seed,
-#   device=device)`, draw batches from `labkit.make_loader(train_set, batch_size, seed=seed)`, move each batch to
-#   `device`, and record each epoch's mean training loss as a Python float: each batch's loss weighted by its size
+#   device=device)`, draw batches from `labkit.make_loader(train_set, batch_size, seed=seed)` — made once, before the
+#   epoch loop: it shuffles differently every epoch, while a new loader each epoch repeats the first order — move each
+#   batch to `device`, and record each epoch's mean training loss as a Python float: each batch's loss weighted by its size
 #   (the last batch is smaller when the batch size does not divide the number of examples).
 
 # %% nbgrader={"grade": false, "grade_id": "train_by_hand", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -795,7 +803,7 @@ assert_equal(type(tiny_losses).__name__, "list", "train_by_hand returns a list o
 assert_equal(len(tiny_losses), 3, "one loss per epoch (3 epochs)")
 assert_equal(type(tiny_losses[0]).__name__, "float", "each loss is a Python float (use loss.item())")
 assert_close(torch.tensor(tiny_losses), torch.tensor([2.739302, 1.535189, 0.830987]),
-             "mean training loss per epoch, batches weighted by their size (10 images, batch 4)", rtol=1e-4, atol=1e-5)
+             "mean training loss per epoch (10 images, batch 4): batches weighted by their size, one loader for all epochs", rtol=1e-4, atol=1e-5)
 
 
 def _hand_test_logits(seed):
@@ -860,7 +868,9 @@ class TorchMLP(nn.Module):
 def copy_params_into(model: nn.Module, params: list) -> nn.Module:
     """Load [(W, b), ...] into the model's nn.Linear layers, in the order they were created."""
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    assert len(linears) == len(params), f"the model has {len(linears)} nn.Linear layers, params has {len(params)}"
+    assert len(linears) == len(params), (f"the model has {len(linears)} nn.Linear layers, params has {len(params)}"
+                                         " (layers kept in a plain Python list are invisible to PyTorch: use nn.ModuleList"
+                                         " or nn.Sequential)")
     with torch.no_grad():
         for layer, (W, b) in zip(linears, params):
             layer.weight.copy_(W)
@@ -908,7 +918,8 @@ gap = max(abs(a - b) for a, b in zip(losses_hand, history_torch.train_loss))
 # the same float32 arithmetic in another order: here the curves agree to about 1e-8; the threshold 1e-3 leaves room
 # for another machine's rounding, while a wrong gradient moves the curve by 1e-2 or more
 print(f"largest difference between the two loss curves: {gap:.1e} (the same computation if ≤ 1e-3): "
-      + ("✓" if gap <= 1e-3 else "✗ your gradients differ from autograd's"))
+      + ("✓" if gap <= 1e-3 else "✗ the curves differ: look at your gradients and at train_by_hand's loop "
+                                "(one loader for all epochs, batches weighted by their size)"))
 ax = labkit.plotting.plot_curves({"by hand": losses_hand, "nn.Module + autograd": history_torch.train_loss}, start=1,
                                  xlabel="epoch", ylabel="mean training loss (cross-entropy)",
                                  title="Two implementations, one curve")
@@ -921,8 +932,8 @@ ax.legend();
 # ## 8. Vanishing gradients
 #
 # The sigmoid's derivative is at most 1/4, and nearly 0 when the unit saturates. The backward pass multiplies by
-# `σ'(Z)` once per layer, so in a deep sigmoid network the gradient shrinks on its way down to the first layers.
-# ReLU passes a derivative of exactly 1 for every active unit. Compare the norm of `∂L/∂W_l` per layer (layer 1 is the
+# the activation's derivative `σ'(Z)` (here the sigmoid's) once per layer, so in a deep sigmoid network the gradient
+# shrinks on its way down to the first layers. ReLU passes a derivative of exactly 1 for every active unit. Compare the norm of `∂L/∂W_l` per layer (layer 1 is the
 # first, next to the input) in two 8-layer networks with identical weights, computed with your `mlp_loss_and_grads`.
 
 # %%
@@ -980,8 +991,10 @@ def _check_dropout(p, shape, seed, name):
     torch.manual_seed(seed)
     layer = InvertedDropout(p)
     x = 0.5 + torch.rand(*shape, generator=torch.Generator().manual_seed(seed))  # values in [0.5, 1.5), never 0
-    out = layer(x.clone())
+    x_in = x.clone()
+    out = layer(x_in)
     assert_tensor(out, f"{name}: output", shape=shape)
+    assert_close(x_in, x, f"{name}: the input is left unchanged (no in-place mul_/div_: autograd needs it)")
     kept = out != 0
     dropped = 1 - kept.double().mean().item()
     assert_scalar(dropped, p, f"{name}: fraction of zeros (about p)", atol=0.01)
@@ -1043,6 +1056,8 @@ def _check_l2(model, lam, expected, name):
     penalty = l2_penalty(model, lam)
     assert_tensor(penalty, f"{name}: penalty", shape=())
     assert_scalar(penalty, expected, f"{name}: penalty value", rtol=1e-5)
+    assert_equal(penalty.requires_grad, True,
+                 f"{name}: the penalty is connected to the weights (requires_grad; not through .data or .detach())")
     penalty.backward()
     for pname, p in model.named_parameters():  # the gradient of (λ/2)‖W‖² is λW, and 0 for a bias
         grad = p.grad if p.grad is not None else torch.zeros_like(p)
@@ -1149,6 +1164,8 @@ for losses, patience, stop, best, name in [
     assert_equal(stopper.best_epoch, best, f"{name}: best_epoch (counted from 1)")
     assert_scalar(stopper.best_loss, losses[best - 1], f"{name}: best_loss")
     assert_equal(stopper.best_state is not None, True, f"{name}: best_state was set")
+    assert_equal(isinstance(stopper.best_state, dict), True,
+                 f"{name}: best_state is a dict of tensors (a copy of model.state_dict(), not of the model)")
     assert_close(stopper.best_state["weight"], torch.full((2, 2), float(best)),
                  f"{name}: best_state holds the weights of epoch {best}, not the live ones")
 assert_equal((EarlyStopping(4).best_epoch, EarlyStopping(4).best_loss, EarlyStopping(4).best_state), (0, math.inf, None),
@@ -1176,12 +1193,10 @@ expect_equal((_stopped_at, _stopper.best_epoch), "constant losses, patience 3")
 # (dashed) and that threshold (dotted); the last two lines compare the spread of the four accuracies with 0.03 and
 # check that early stopping stopped `patience` epochs after its best one.
 #
-# Read the numbers honestly. The cures clearly change the **validation loss**: without them it climbs from its best
-# value (around epoch 17) by about 0.2 while the training loss falls to almost 0, because the network grows
-# over-confident on the digits it gets wrong. The **accuracies** barely move: all runs stay within about two
-# percentage points of each other (0.02 is ten of the 500 validation images, the size of the difference between two
-# random seeds), and L2 with λ = 0.01 even loses a point while its loss improves. On this small problem the cures make
-# the model's probabilities trustworthy more than they make it right more often.
+# Read the numbers honestly: compare what each cure does to the **validation loss** with what it does to the
+# **accuracies**. A difference of 0.02 in accuracy is ten of the 500 validation images, about what two random seeds
+# differ by, so the spread line below says whether the accuracies moved more than that. Section 11 asks you to explain
+# what you see.
 
 # %% nbgrader={"grade": false, "grade_id": "given_train_loop", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def train_regularised(model, train_set, val_set, epochs=30, lam=0.0, stopper=None, lr=1e-3, seed=0):
@@ -1229,7 +1244,7 @@ stopper = EarlyStopping(patience=5)
 runs = {name: train_regularised(model, small_train, digits.val, epochs=60, lam=0.01 if name.startswith("L2") else 0.0,
                                 stopper=stopper if name == "early stopping" else None)
         for name, model in models.items()}
-fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), sharey=True)
+fig, axes = plt.subplots(1, 4, figsize=(16, 5.2), sharey=True)
 print("validation loss: overfitting if the final one is more than 0.1 above the best one")
 val_accs, test_accs = {}, {}
 for ax, (name, hist) in zip(axes, runs.items()):
@@ -1248,7 +1263,7 @@ for ax, (name, hist) in zip(axes, runs.items()):
     ax.axvline(best + 1, color="gray", linestyle="--", label=f"best val loss: epoch {best + 1}{restored}")
     ax.axhline(hist.val_loss[best] + 0.1, color="red", linestyle=":", label="best val loss + 0.1 (overfitting above)")
     ax.set(ylabel="cross-entropy loss", xlim=(1, 60))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
 fig.suptitle("784 → 128 → 128 → 10 MLP trained on 300 images: loss per epoch")
 fig.tight_layout()
 spread_val, spread_test = (max(a.values()) - min(a.values()) for a in (val_accs, test_accs))
@@ -1265,21 +1280,23 @@ print(f"early stopping ran {ran} epochs and restored the weights of epoch {stopp
 #
 # Answer each question with one letter, e.g. `answers["q1"] = "a"`.
 #
-# **q1.** Before any training, an MLP with small random weights classifies 10 digits. Its cross-entropy is about
-# (a) 0  (b) 1  (c) 2.3  (d) 10
+# **q1.** Before any training, an MLP with small random weights sorts images into **4** classes. Its mean
+# cross-entropy (natural log) is about
+# (a) 0.25  (b) 1.39  (c) 2.30  (d) 4
 #
-# **q2.** In the 8-layer **sigmoid** network of section 8, compared with the last layer the first layer's weight
-# gradient is
-# (a) about the same size  (b) orders of magnitude smaller  (c) orders of magnitude larger  (d) exactly zero
+# **q2.** The sigmoid's derivative is at most 1/4. In an 8-layer sigmoid network (7 hidden layers, then the logits)
+# whose weight matrices neither grow nor shrink vectors, the activations' derivatives multiply the first layer's
+# weight gradient, relative to the last layer's, by at most
+# (a) 1/4  (b) 8 · 1/4 = 2  (c) (1/4)⁷ ≈ 6·10⁻⁵  (d) 1
 #
-# **q3.** With *inverted* dropout, what must you do to the activations at test time?
-# (a) nothing — the training-time scaling already keeps expectations equal  (b) multiply by `1 − p`
-# (c) divide by `1 − p`  (d) keep dropping units with probability `p`
+# **q3.** A unit of a network trained with *inverted* dropout, `p = 0.2`, outputs 3.0 in a training step in which
+# it was kept. In evaluation mode, on the same input, it outputs
+# (a) 2.4  (b) 3.0  (c) 3.75  (d) 0 or 3.0, at random
 
 # %% nbgrader={"grade": false, "grade_id": "mcq_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
 answers = {}
 ### BEGIN SOLUTION
-answers = {"q1": "c", "q2": "b", "q3": "a"}
+answers = {"q1": "b", "q2": "c", "q3": "a"}
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "test_mcq_q1", "locked": true, "points": 1.0, "schema_version": 3, "solution": false, "task": false}

@@ -11,6 +11,9 @@ _NUMERIC_SETUP = ("    work = x.detach().clone(memory_format=torch.contiguous_fo
 
 MUTANTS = [
     # softmax and log_softmax
+    Mutant("softmax", "    shifted = f - f.max(dim=1, keepdim=True).values\n    e = torch.exp(shifted)",
+           "    f -= f.max(dim=1, keepdim=True).values\n    shifted = f\n    e = torch.exp(shifted)", ("test_softmax",),
+           "subtracts the row maximum in place: the caller's logits change"),
     Mutant("softmax", "shifted = f - f.max(dim=1, keepdim=True).values\n    e = torch.exp(shifted)",
            "shifted = f\n    e = torch.exp(shifted)", ("test_softmax",),
            "softmax without max-subtraction overflows on large logits"),
@@ -125,6 +128,11 @@ MUTANTS = [
     Mutant("train_by_hand", "losses.append(total / count)", "losses.append(loss.item())", ("test_train_by_hand",),
            "records the last batch's loss instead of the epoch mean"),
     Mutant("train_by_hand", "        b -= lr * db\n", "", ("test_train_by_hand",), "sgd_step never updates the biases"),
+    Mutant("train_by_hand", "    loader = labkit.make_loader(train_set, batch_size=batch_size, seed=seed)\n    losses = []\n"
+           "    for _ in labkit.training.progress(range(epochs), desc=\"by hand\", unit=\"epoch\"):\n",
+           "    losses = []\n    for _ in labkit.training.progress(range(epochs), desc=\"by hand\", unit=\"epoch\"):\n"
+           "        loader = labkit.make_loader(train_set, batch_size=batch_size, seed=seed)\n", ("test_train_by_hand",),
+           "a new loader every epoch: every epoch sees the first epoch's batch order"),
     # nn.Module
     Mutant("torch_mlp", "if i < len(sizes) - 2:\n                layers.append(act())",
            "layers.append(act())", ("test_torch_mlp",), "activation after the output layer"),
@@ -145,6 +153,8 @@ MUTANTS = [
            ("test_dropout",), "draws the mask once and reuses it on every call"),
     Mutant("dropout", "return x * keep / (1 - self.p)", "return x * keep / self.p", ("test_dropout",),
            "rescales by 1/p instead of 1/(1-p)"),
+    Mutant("dropout", "return x * keep / (1 - self.p)", "return x.mul_(keep).div_(1 - self.p)", ("test_dropout",),
+           "drops in place: the caller's tensor changes (and autograd fails)"),
     Mutant("l2_penalty", "for p in model.parameters() if p.ndim >= 2)", "for p in model.parameters())",
            ("test_l2_penalty",), "biases decayed too"),
     Mutant("l2_penalty", "return lam / 2 * sum(", "return lam * sum(", ("test_l2_penalty",), "forgets the 1/2"),
@@ -166,7 +176,10 @@ MUTANTS = [
            "epochs counted from 0"),
     Mutant("early_stopping", "return self.bad_epochs >= self.patience", "return self.bad_epochs > self.patience",
            ("test_early_stopping",), "stops one epoch too late"),
-    Mutant("mcq_answers", '"q2": "b"', '"q2": "a"', ("test_mcq_q2",), "wrong multiple-choice answer", hidden_only=True),
+    Mutant("early_stopping", "self.best_state = copy.deepcopy(model.state_dict())", "self.best_state = copy.deepcopy(model)",
+           ("test_early_stopping",), "copies the model instead of its state_dict"),
+    Mutant("mcq_answers", '"q1": "b"', '"q1": "c"', ("test_mcq_q1",), "ln 10 for four classes", hidden_only=True),
+    Mutant("mcq_answers", '"q2": "c"', '"q2": "b"', ("test_mcq_q2",), "wrong multiple-choice answer", hidden_only=True),
     Mutant("mcq_answers", '"q3": "a"', '"q3": "c"', ("test_mcq_q3",), "wrong multiple-choice answer", hidden_only=True),
 ]
 
