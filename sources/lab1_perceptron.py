@@ -157,7 +157,7 @@ for _gate, _lr, _epochs in [("OR", 0.25, 100), ("AND", 2.0, 100), ("XOR", 1.0, 9
 x_sep, y_sep, _ = labkit.data.linearly_separable(n=40, dim=3, margin=0.1, seed=3)
 w, b, errors = perceptron_train(x_sep, y_sep, max_epochs=500)
 assert_equal(errors[-1], 0, "mistakes in the last epoch on separable data")
-# (no check calls your perceptron_predict here: points follow the exercise at fault)
+# (this check does not call your perceptron_predict: a mistake there costs that exercise's points, not these)
 ### BEGIN HIDDEN TESTS
 # learning rates are powers of two, so every correct implementation does the same float updates
 for _seed, _dim, _lr in [(11, 2, 1.0), (12, 4, 0.5), (13, 5, 0.25)]:
@@ -175,8 +175,8 @@ expect_equal(len(_errors), "number of epochs on XOR with max_epochs=7")
 # %% [markdown]
 # ### XOR defeats the perceptron
 #
-# Run the rule on XOR for 100 epochs. The number of mistakes never reaches zero: after a couple of epochs the
-# weights go round the same few values and every epoch makes 4 mistakes, so the rule never stops on its own.
+# Run the rule on XOR for 100 epochs, and AND beside it for comparison. Look at the mistakes per epoch: does XOR's
+# count ever reach zero, the only way the rule stops on its own?
 
 # %%
 x_xor, y_xor = labkit.data.logic_gate("XOR")
@@ -188,7 +188,8 @@ labkit.plotting.plot_curves({"XOR": xor_errors, "AND": perceptron_train(*labkit.
 
 # %% [markdown]
 # Is that just bad luck with the rule? Let us search *every* line on a grid. For each combination of
-# `w1, w2, b` in `linspace(-2, 2, steps)` compute the perceptron's accuracy and keep the best.
+# `w1, w2, b` in `linspace(-2, 2, steps)` compute the perceptron's accuracy (predict 1 where `w·x + b > 0`, strictly,
+# as in section 1) and keep the best.
 # If even the best line gets XOR wrong somewhere, no perceptron can represent it.
 
 # %% nbgrader={"grade": false, "grade_id": "best_linear_accuracy", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -218,6 +219,12 @@ acc_xor = best_linear_accuracy(*labkit.data.logic_gate("XOR"))
 assert_scalar(acc_and, 1.0, "best accuracy on AND")
 assert_scalar(acc_xor, 0.75, "best accuracy on XOR (3 of 4 at most: not linearly separable)")
 assert_equal(type(acc_xor).__name__, "float", "best_linear_accuracy returns a Python float")
+# worked once: six points with coordinates in {−1, −½, 0, ½, 1}; on the grid {−2, −1, 0, 1, 2} (steps=5) one line
+# separates them all, counting w·x + b = 0 as class 0 and using both ends of the grid
+x_six = torch.tensor([[-1.0, 1.0], [1.0, 0.5], [0.5, 0.5], [-0.5, -0.5], [1.0, 0.0], [0.5, 1.0]])
+y_six = torch.tensor([0.0, 1.0, 1.0, 0.0, 0.0, 1.0])
+assert_scalar(best_linear_accuracy(x_six, y_six, steps=5), 1.0,
+              "six points, steps=5: grid linspace(-2, 2, 5) including ±2, class 1 only where w·x + b > 0")
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(1301)
 for _steps in (5, 11):
@@ -367,7 +374,7 @@ import torch.nn.functional as F
 
 by_hand("activations", [sigmoid, tanh, relu, leaky_relu, softplus],
         forbidden=("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "expit", "Sigmoid", "Tanh", "ReLU",
-                   "LeakyReLU", "Softplus", "clamp_min", "hardtanh"),
+                   "LeakyReLU", "Softplus", "clamp_min", "hardtanh", "logsigmoid"),
         name="activations by hand")
 z = torch.linspace(-6, 6, 25, dtype=torch.float64)
 assert_close(sigmoid(z), torch.sigmoid(z), "sigmoid")
@@ -504,7 +511,9 @@ for _sizes in [(6, 2), (2, 7, 3, 8, 1), (4, 4, 4, 4)]:
 #   activation (section 5 shows why it must be non-linear);
 # * `train_xor_model(model, x, y, epochs, lr)`: full-batch training with `nn.BCEWithLogitsLoss` and an optimizer
 #   of your choice from `torch.optim`; return the list of losses (Python floats: `loss.item()`), one per epoch.
-#   The default `lr=0.05` suits Adam; plain SGD needs a learning rate about ten times larger.
+#   The default `lr=0.05` suits Adam; plain SGD needs a learning rate about ten times larger, so if you pick SGD,
+#   change the default in the signature too (the check calls `train_xor_model(model, x, y)`). The model returns
+#   `(N, 1)` logits while the labels are `(N,)`: make the shapes match before the loss.
 #
 # The check trains your model from a fresh initialisation and needs **100% test accuracy** on new points.
 
@@ -567,6 +576,8 @@ def fresh_xor_logits(seed, n_test=400):
     with torch.no_grad():
         logits = model(x_te)
     assert_tensor(logits, "model output", shape=(n_test, 1))
+    assert_equal(bool((logits > 0).any() and (logits < 0).any()), True,
+                 "the outputs take both signs (logits: no sigmoid at the end, BCEWithLogitsLoss applies it)")
     return logits, y_te
 
 logits, y_te = fresh_xor_logits(seed=0)
@@ -585,14 +596,16 @@ for _seed in (17, 29):
 # **q1.** How many trainable parameters does a perceptron with 10 inputs have?
 # (a) 10  (b) 11  (c) 20  (d) 100
 #
-# **q2.** Which gate is *not* linearly separable?
-# (a) AND  (b) OR  (c) XOR  (d) NAND
+# **q2.** Which of these functions of two binary inputs can **no** perceptron compute?
+# (a) NAND  (b) `x1 AND NOT x2`  (c) XNOR (1 when `x1 == x2`)  (d) the constant 1
 #
-# **q3.** Three `nn.Linear` layers stacked with no activation between them can represent
-# (a) any continuous function  (b) exactly the functions one linear layer can  (c) XOR  (d) only constants
+# **q3.** A 2 → 16 → 16 → 1 network of `nn.Linear` layers with **no** activation between them is trained to
+# convergence on section 6's noisy XOR. Its test accuracy is
+# (a) 1.0, like section 6's MLP  (b) at most about 0.75, no better than the best single line  (c) higher the wider its
+# hidden layers  (d) higher the more such layers it has
 #
 # **q4.** In the lecture's XOR network, for which inputs `(x1, x2)` do **both** hidden units fire at once?
-# (a) (0, 0) only  (b) (1, 0) and (0, 1)  (c) none: it would need x1 − x2 > 0.5 and x2 − x1 > 0.5  (d) (1, 1) only
+# (a) (0, 0) only  (b) (1, 0) and (0, 1)  (c) none of the four  (d) (1, 1) only
 
 # %% nbgrader={"grade": false, "grade_id": "mcq_answers", "locked": false, "schema_version": 3, "solution": true, "task": false}
 answers = {}

@@ -906,6 +906,21 @@ def check_classifier(cell, B, V, C, seed, label, hidden=False):
         last[torch.arange(B), lens - 1] = 1 + last[torch.arange(B), lens - 1] % (V - 1)
         moved = ((model(last) - logits).abs().amax(dim=1) > 1e-6).tolist()
         same(moved, [True] * B, f"logits change when each review's last real token changes ({label})")
+        # and only the state at the last real token may be read: with the recurrence switched off (W_hh = 0 and, for
+        # the LSTM, every forget gate closed: bias -100 on the 2nd chunk, gate order i, f, g, o) the state at a step
+        # depends on that step's token alone, so changing every token but the last must leave the logits unchanged
+        # (a mean or max over the states would move them)
+        recurrent = next(m for m in model.modules() if type(m) in (nn.LSTM, nn.RNN))
+        for name, p in recurrent.named_parameters():
+            if name.startswith("weight_hh"):
+                p.zero_()
+            if type(recurrent) is nn.LSTM and name.startswith("bias_ih"):
+                p[recurrent.hidden_size:2 * recurrent.hidden_size].fill_(-100.0)
+        earlier = tokens.clone()
+        before_last = (torch.arange(tokens.shape[1])[None, :] < (lens - 1)[:, None])
+        earlier[before_last] = 1 + earlier[before_last] % (V - 1)
+        same(model(earlier) - model(tokens), zero, f"with W_hh = 0, change of the logits when every token but the "
+             f"last changes ({label}): read the state at the last real token, not a mean or max over the states")
         lstm = next((m for m in model.modules() if type(m) is nn.LSTM), None)
         if lstm is not None and lstm.bias:
             # the read-out must see h = o ⊙ tanh(c), not the cell state c: close every output gate (its bias, the
@@ -1067,12 +1082,18 @@ assert_close(temperature_softmax(torch.tensor([[[4.0, 0.0]], [[0.0, -2.0]]]), 2.
 # e^1000 overflows to inf in float32: subtract the largest logit first (the result does not change)
 assert_close(temperature_softmax(torch.tensor([1000.0, 990.0]), 1.0), torch.tensor([9.99954602e-01, 4.53978687e-05]),
              "huge logits (no overflow, no nan)")
+# each row needs its own maximum: subtracting the batch's largest logit (1000) sends e^(0 − 1000) to 0 in row 2
+assert_close(temperature_softmax(torch.tensor([[1000.0, 990.0], [0.0, -1.0]]), 1.0),
+             torch.tensor([[9.99954602e-01, 4.53978687e-05], [0.73105858, 0.26894142]]),
+             "a batch of a huge row and a small row (each row's own maximum)")
 ### BEGIN HIDDEN TESTS
 _g = torch.Generator().manual_seed(5901)
 for _shape, _tau in [((4, 7), 0.3), ((2, 3, 5), 2.5), ((11,), 1.7)]:
     _l = 10 * torch.randn(*_shape, generator=_g)
     expect_close(temperature_softmax(_l.clone(), _tau), f"shape {_shape}, τ={_tau}", atol=1e-6, rtol=1e-4)
 expect_close(temperature_softmax(torch.tensor([[-3000.0, -2990.0, -2995.0]]), 0.8), "very negative logits")
+expect_close(temperature_softmax(torch.tensor([[2000.0, 1990.0, 1995.0], [0.5, -1.0, 0.0]]), 1.3),
+             "rows of very different scale in one batch", rtol=1e-3)  # logits near 2000 carry float32 ulps of 1e-4
 ### END HIDDEN TESTS
 
 # %% [markdown]

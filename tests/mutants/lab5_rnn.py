@@ -149,6 +149,14 @@ MUTANTS = [
     Mutant("sequence_classifier", "            h_n = h_n[0]\n", "            h_n = h_n[1]\n", ("test_sequence_classifier",),
            "LSTM: classifies from the cell state c_n instead of the hidden state h_n"),
     # --- temperature_softmax
+    Mutant("sequence_classifier",
+           "        _, h_n = self.rnn(packed)\n        if isinstance(h_n, tuple):  # the LSTM returns (h_n, c_n)\n"
+           "            h_n = h_n[0]\n        return self.head(h_n[-1])",
+           "        out, _ = self.rnn(packed)\n        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True)\n"
+           "        return self.head(out.sum(dim=1) / lengths[:, None].to(out.device))",
+           ("test_sequence_classifier",), "mean of the states over the real tokens instead of the last one"),
+    Mutant("temperature_softmax", "z = z - z.max(dim=-1, keepdim=True).values", "z = z - z.max()",
+           ("test_temperature_softmax",), "subtracts the batch's largest logit instead of each row's"),
     Mutant("temperature_softmax", "    z = z - z.max(dim=-1, keepdim=True).values\n", "",
            ("test_temperature_softmax",), "softmax without max-subtraction overflows"),
     Mutant("temperature_softmax", "z = logits / temperature", "z = logits * temperature",
