@@ -44,7 +44,7 @@
 # **How to work.** Fill in every cell that says `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line).
 # The cell after each exercise is a *visible check*: it prints `✓ ...` lines when you are right and a specific
 # message when something differs. Hidden tests with other sizes and values are added when your TA grades,
-# so make your code correct in general (any batch size, sizes that differ from each other, any padding id).
+# so make your code correct in general (any batch size, sizes that differ from each other, any padding id where a function takes one).
 # Where an exercise says *by hand*, the check also reads your code: the library function that does the same job
 # (named in the exercise) must not be called there. Do not rename, copy or delete cells. The notebook runs in about
 # a minute on a laptop CPU.
