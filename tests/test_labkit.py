@@ -323,7 +323,12 @@ def test_by_hand_catches_a_library_function_imported_above_the_function(tmp_path
         with pytest.raises(CheckError, match=r"without sqrt; found \w+ \(math's sqrt\)"):
             checks.by_hand("cell", [fn], forbidden=("sqrt",), name="norm by hand")
     checks.by_hand("cell", [student_cell.own], forbidden=("sqrt",), name="norm by hand")
-    assert "✓ norm by hand (own): written by hand" in capsys.readouterr().out
+    assert "✓ norm by hand (own): written by hand (no sqrt)" in capsys.readouterr().out
+    many = ("sqrt", "pow", "hypot", "norm", "dist")  # a long list is counted, not repeated on every ✓ line
+    checks.by_hand("cell", [student_cell.own], forbidden=many, name="norm by hand")
+    assert "✓ norm by hand (own): written by hand (none of the 5 library calls it forbids)" in capsys.readouterr().out
+    with pytest.raises(CheckError, match="without sqrt, pow, hypot, norm, dist; found sqrt"):
+        checks.by_hand("cell", [student_cell.bare], forbidden=many, name="norm by hand")
     for unanswered in (student_cell.stub, student_cell.Layer):  # the released stubs: nothing to say yet
         checks.by_hand("cell", [unanswered], forbidden=("sqrt",), name="norm by hand")
     assert capsys.readouterr().out == ""
