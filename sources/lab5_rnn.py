@@ -906,29 +906,35 @@ def check_classifier(cell, B, V, C, seed, label, hidden=False):
         last[torch.arange(B), lens - 1] = 1 + last[torch.arange(B), lens - 1] % (V - 1)
         moved = ((model(last) - logits).abs().amax(dim=1) > 1e-6).tolist()
         same(moved, [True] * B, f"logits change when each review's last real token changes ({label})")
-        # and only the state at the last real token may be read: with the recurrence switched off (W_hh = 0 and, for
-        # the LSTM, every forget gate closed: bias -100 on the 2nd chunk, gate order i, f, g, o) the state at a step
-        # depends on that step's token alone, so changing every token but the last must leave the logits unchanged
-        # (a mean or max over the states would move them)
         recurrent = next(m for m in model.modules() if type(m) in (nn.LSTM, nn.RNN))
-        for name, p in recurrent.named_parameters():
-            if name.startswith("weight_hh"):
-                p.zero_()
-            if type(recurrent) is nn.LSTM and name.startswith("bias_ih"):
-                p[recurrent.hidden_size:2 * recurrent.hidden_size].fill_(-100.0)
-        earlier = tokens.clone()
-        before_last = (torch.arange(tokens.shape[1])[None, :] < (lens - 1)[:, None])
-        earlier[before_last] = 1 + earlier[before_last] % (V - 1)
-        same(model(earlier) - model(tokens), zero, f"with W_hh = 0, change of the logits when every token but the "
-             f"last changes ({label}): read the state at the last real token, not a mean or max over the states")
-        lstm = next((m for m in model.modules() if type(m) is nn.LSTM), None)
-        if lstm is not None and lstm.bias:
-            # the read-out must see h = o ⊙ tanh(c), not the cell state c: close every output gate (its bias, the
-            # 4th chunk in the gate order i, f, g, o, set to -100, so o = σ(-100) ≈ 0). Then h = 0 at every step and
-            # every review gets the same logits (those of a zero state), while c still depends on the review.
+        lstm = recurrent if type(recurrent) is nn.LSTM else None
+
+        def set_gate_bias(gate, value):
+            """Set one gate's input bias in every LSTM layer (gate order i, f, g, o: 0 to 3)."""
             for name, p in lstm.named_parameters():
                 if name.startswith("bias_ih"):
-                    p[3 * lstm.hidden_size:].fill_(-100.0)
+                    p[gate * lstm.hidden_size:(gate + 1) * lstm.hidden_size].fill_(value)
+
+        # and only the state at the last real token may be read: with the recurrence switched off (W_hh = 0 and, for
+        # the LSTM, every forget gate closed, f = σ(-100) ≈ 0) the state at a step depends on that step's token alone,
+        # so changing every token but the last must leave the logits unchanged (a mean or max over the states would
+        # move them). An LSTM without biases cannot close its gates: the two checks that need them are skipped.
+        if lstm is None or lstm.bias:
+            for name, p in recurrent.named_parameters():
+                if name.startswith("weight_hh"):
+                    p.zero_()
+            if lstm is not None:
+                set_gate_bias(1, -100.0)
+            earlier = tokens.clone()
+            before_last = torch.arange(tokens.shape[1])[None, :] < (lens - 1)[:, None]
+            earlier[before_last] = 1 + earlier[before_last] % (V - 1)
+            same(model(earlier) - model(tokens), zero, f"with W_hh = 0, change of the logits when every token but the "
+                 f"last changes ({label}): read the state at the last real token, not a mean or max over the states")
+        if lstm is not None and lstm.bias:
+            # the read-out must see h = o ⊙ tanh(c), not the cell state c: close every output gate (o = σ(-100) ≈ 0).
+            # Then h = 0 at every step and every review gets the same logits (those of a zero state), while c still
+            # depends on the review.
+            set_gate_bias(3, -100.0)
             closed = model(tokens)
             same(closed - closed[:1], zero, f"logits with the LSTM's output gates closed (h = 0) minus those of the "
                  f"first review: the read-out must use h_n, not c_n ({label})")
